@@ -1,0 +1,1 @@
+"""storeheat: benchmarks."""

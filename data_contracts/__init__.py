@@ -1,0 +1,1 @@
+"""storeheat: data_contracts."""

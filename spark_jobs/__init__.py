@@ -1,0 +1,1 @@
+"""storeheat: spark_jobs."""

@@ -1,0 +1,1 @@
+"""Local runners of the real services storeheat needs (Kafka, Airflow, Label Studio)."""
