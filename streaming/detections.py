@@ -16,7 +16,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ def _array(
 ) -> NDArray[Any]:
     """Copy ``value`` into a read-only array of ``dtype``; check its shape (None = any)."""
     try:
-        arr = np.array(value, dtype=dtype, copy=True)
+        arr: NDArray[Any] = np.array(value, dtype=dtype, copy=True)
     except (TypeError, ValueError) as exc:
         raise DetectionsError(f"{name}: cannot convert to {np.dtype(dtype).name}: {exc}") from exc
     if arr.ndim != len(shape) or any(
@@ -49,7 +49,7 @@ def _array(
     return arr
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Detections:
     """Person detections of one frame, as parallel arrays of length N.
 
@@ -72,22 +72,32 @@ class Detections:
 
     xyxy: NDArray[np.float32]
     confidence: NDArray[np.float32]
-    class_id: NDArray[np.int32] = field(default=None)  # type: ignore[assignment]
-    track_id: NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
-    floor_xy: NDArray[np.float64] = field(default=None)  # type: ignore[assignment]
-    on_floor: NDArray[np.bool_] = field(default=None)  # type: ignore[assignment]
-    zone_id: tuple[str | None, ...] = field(default=None)  # type: ignore[assignment]
+    class_id: NDArray[np.int32]
+    track_id: NDArray[np.int64]
+    floor_xy: NDArray[np.float64]
+    on_floor: NDArray[np.bool_]
+    zone_id: tuple[str | None, ...]
 
-    def __post_init__(self) -> None:
-        xyxy = _array(self.xyxy, name="xyxy", dtype=np.float32, shape=(None, 4))
-        n = xyxy.shape[0]
+    def __init__(
+        self,
+        xyxy: ArrayLike,
+        confidence: ArrayLike,
+        class_id: ArrayLike | None = None,
+        track_id: ArrayLike | None = None,
+        floor_xy: ArrayLike | None = None,
+        on_floor: ArrayLike | None = None,
+        zone_id: Sequence[str | None] | None = None,
+    ) -> None:
+        boxes = _array(xyxy, name="xyxy", dtype=np.float32, shape=(None, 4))
+        n = boxes.shape[0]
         set_ = object.__setattr__  # frozen dataclass: fields are set once, here
-        set_(self, "xyxy", xyxy)
-        defaults: dict[str, Any] = {
-            "class_id": np.full(n, 0, dtype=np.int32),
-            "track_id": np.full(n, UNTRACKED, dtype=np.int64),
-            "floor_xy": np.full((n, 2), np.nan),
-            "on_floor": np.zeros(n, dtype=bool),
+        set_(self, "xyxy", boxes)
+        given: dict[str, Any] = {
+            "confidence": confidence,
+            "class_id": np.full(n, 0, dtype=np.int32) if class_id is None else class_id,
+            "track_id": np.full(n, UNTRACKED, dtype=np.int64) if track_id is None else track_id,
+            "floor_xy": np.full((n, 2), np.nan) if floor_xy is None else floor_xy,
+            "on_floor": np.zeros(n, dtype=bool) if on_floor is None else on_floor,
         }
         specs: dict[str, tuple[type, tuple[int | None, ...]]] = {
             "confidence": (np.float32, (None,)),
@@ -97,21 +107,25 @@ class Detections:
             "on_floor": (np.bool_, (None,)),
         }
         for name, (dtype, shape) in specs.items():
-            value = getattr(self, name)
-            if value is None:
-                value = defaults[name]
-            arr = _array(value, name=name, dtype=dtype, shape=shape)
+            arr = _array(given[name], name=name, dtype=dtype, shape=shape)
             if arr.shape[0] != n:
                 raise DetectionsError(
                     f"{name}: expected {n} rows (one per box in xyxy), got {arr.shape[0]}"
                 )
             set_(self, name, arr)
-        zones = (None,) * n if self.zone_id is None else tuple(self.zone_id)
+        if zone_id is not None and isinstance(zone_id, str):
+            raise DetectionsError("zone_id: expected a sequence of str or None, got a str")
+        zones = (None,) * n if zone_id is None else tuple(zone_id)
         if len(zones) != n:
             raise DetectionsError(f"zone_id: expected {n} entries, got {len(zones)}")
         if any(z is not None and not isinstance(z, str) for z in zones):
             raise DetectionsError("zone_id: expected str or None entries")
         set_(self, "zone_id", zones)
+        self._check_values()
+
+    def _check_values(self) -> None:
+        xyxy = self.xyxy
+        n = len(self)
         if not np.isfinite(xyxy).all():
             raise DetectionsError("xyxy: expected finite coordinates, got NaN or inf")
         if n and ((xyxy[:, 2] < xyxy[:, 0]).any() or (xyxy[:, 3] < xyxy[:, 1]).any()):
