@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -159,12 +159,16 @@ class Camera(_Strict):
             )
         return self
 
-    @cached_property
+    @property
     def homography(self) -> Homography:
         """Image→floor mapping fitted from :attr:`calibration` (with its reprojection error)."""
-        return Homography.fit(
-            [p.image for p in self.calibration], [p.floor for p in self.calibration]
-        )
+        return _fit_cached(tuple((p.image, p.floor) for p in self.calibration))
+
+
+@lru_cache(maxsize=256)
+def _fit_cached(pairs: tuple[tuple[Point, Point], ...]) -> Homography:
+    # Cached outside the model so equal configs stay equal (no state in the instance).
+    return Homography.fit([p[0] for p in pairs], [p[1] for p in pairs])
 
 
 class TopicOverride(_Strict):
@@ -277,12 +281,16 @@ class StoreConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> StoreConfig:
-        for group, items in (("zones", self.zones), ("shelves", self.shelves)):
-            for i, item in enumerate(items):
-                if not self.floor.contains(item.polygon):
+        outlines: list[tuple[str, list[tuple[str, list[Point]]]]] = [
+            ("zones", [(z.id, z.polygon) for z in self.zones]),
+            ("shelves", [(s.id, s.polygon) for s in self.shelves]),
+        ]
+        for group, items in outlines:
+            for i, (ident, polygon) in enumerate(items):
+                if not self.floor.contains(polygon):
                     raise _KeyedError(
                         f"{group}.{i}.polygon",
-                        f"{group[:-1]} {item.id!r} lies outside the "
+                        f"{group[:-1]} {ident!r} lies outside the "
                         f"{self.floor.width_m} x {self.floor.depth_m} m floor",
                     )
         for group, ids in (
