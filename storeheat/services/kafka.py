@@ -1,0 +1,755 @@
+"""A local single-node Apache Kafka (KRaft) broker, and the project's topics on any Kafka.
+
+The broker is the real Apache Kafka, run from its jars on Maven Central (resolved once into the
+jar cache by :mod:`storeheat.services.jars`), with the broker and controller roles in one JVM
+on loopback ports. Its data directory survives restarts. When ``KAFKA_BOOTSTRAP_SERVERS`` is
+set, storeheat uses that cluster and starts nothing.
+
+Examples:
+    >>> kafka = LocalKafka.from_env()
+    >>> kafka.start()                       # no-op if this broker already runs
+    >>> ensure_topics(kafka.bootstrap, ALL_TOPICS)
+    >>> kafka.stop()                        # data kept in kafka.data_dir
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from data_contracts.topics import ALL_TOPICS, TopicSpec
+from storeheat.paths import kafka_data_dir, run_dir
+from storeheat.services import jars
+from storeheat.services.exceptions import (
+    PortInUseError,
+    ServiceStartError,
+    ServiceUnreachableError,
+    TopicError,
+)
+
+log = logging.getLogger(__name__)
+
+KAFKA_VERSION = "4.4.0"
+# kafka_2.13's published POM names slf4j 1.7 with no binding; the Kafka distribution ships
+# slf4j 2 routed to log4j2, which is what these two add (nearest declaration wins in Maven).
+KAFKA_COORDINATES: tuple[str, ...] = (
+    f"org.apache.kafka:kafka_2.13:{KAFKA_VERSION}",
+    "org.slf4j:slf4j-api:2.0.17",
+    "org.apache.logging.log4j:log4j-slf4j2-impl:2.25.5",
+)
+JAR_GROUP = f"kafka-{KAFKA_VERSION}"
+
+DEFAULT_PORT = 39092
+DEFAULT_CONTROLLER_PORT = 39093
+PORT_ENV = "STOREHEAT_KAFKA_PORT"
+CONTROLLER_PORT_ENV = "STOREHEAT_KAFKA_CONTROLLER_PORT"
+BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+HOST = "127.0.0.1"
+_MAIN_CLASS = "kafka.Kafka"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """What ``storeheat services status`` prints for one service.
+
+    Attributes:
+        name: Service name.
+        running: Whether it answers (or, for an external service, is configured).
+        address: Where clients reach it.
+        detail: One line of extra facts (pid, data dir, external cluster).
+    """
+
+    name: str
+    running: bool
+    address: str
+    detail: str = ""
+
+
+def kafka_jars(*, cache_dir: Path | None = None, offline: bool = False) -> list[Path]:
+    """The broker's jars, resolved from Maven Central on first use.
+
+    Args:
+        cache_dir: Jar cache root (default :func:`storeheat.paths.jar_cache_dir`).
+        offline: Use only the cache and the local Maven repository.
+
+    Returns:
+        Jar paths for the broker's classpath.
+
+    Raises:
+        JarFetchError: Nothing cached and Maven Central unreachable.
+    """
+    return jars.resolve(JAR_GROUP, KAFKA_COORDINATES, cache_dir=cache_dir, offline=offline)
+
+
+def _env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        from storeheat.exceptions import ConfigError
+
+        raise ConfigError(f"expected a TCP port number 1-65535, got {raw!r}", key=name)
+    return port
+
+
+def external_bootstrap() -> str | None:
+    """``KAFKA_BOOTSTRAP_SERVERS`` if set (storeheat then starts no broker), else None."""
+    value = os.environ.get(BOOTSTRAP_ENV, "").strip()
+    return value or None
+
+
+def bootstrap_servers() -> str:
+    """The Kafka that storeheat talks to: ``KAFKA_BOOTSTRAP_SERVERS`` or the local broker.
+
+    Returns:
+        A ``host:port[,host:port]`` bootstrap string.
+
+    Raises:
+        ConfigError: ``STOREHEAT_KAFKA_PORT`` is not a port number.
+    """
+    return external_bootstrap() or f"{HOST}:{_env_port(PORT_ENV, DEFAULT_PORT)}"
+
+
+def _port_free(port: int) -> bool:
+    # Java binds with SO_REUSEADDR, so a port only in TIME_WAIT is usable; mimic that.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def _accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by us) still answers kill(0).
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64_000))
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _cluster_id() -> str:
+    # Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding.
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+_LOG4J2 = """\
+# Written by storeheat: broker logs go to stdout, which storeheat sends to one log file per run.
+status = warn
+name = storeheat-kafka
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = STDOUT
+logger.statechange.name = state.change.logger
+logger.statechange.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
+logger.cleaner.name = kafka.log.LogCleaner
+logger.cleaner.level = WARN
+"""
+
+
+class LocalKafka:
+    """One single-node Kafka broker (KRaft, broker + controller) on loopback ports.
+
+    Everything is explicit so tests can run a broker on free ports in a temporary folder;
+    :meth:`from_env` builds the project's default one.
+
+    Attributes:
+        data_dir: KRaft log directory (topics and metadata), kept across restarts.
+        state_dir: Where the pid file, the generated configs and the log file live.
+        port: Client (PLAINTEXT) port.
+        controller_port: KRaft controller port.
+        heap: JVM ``-Xmx`` value.
+        log_file: The broker's log of its current (or last) run.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        state_dir: Path,
+        port: int = DEFAULT_PORT,
+        controller_port: int = DEFAULT_CONTROLLER_PORT,
+        heap: str = "512m",
+        jar_cache_dir: Path | None = None,
+        auto_create_topics: bool = False,
+        port_env: str = PORT_ENV,
+        controller_port_env: str = CONTROLLER_PORT_ENV,
+    ) -> None:
+        """Describe a broker; nothing starts until :meth:`start`.
+
+        Args:
+            data_dir: KRaft log directory; formatted on first start.
+            state_dir: Folder for ``kafka.pid``, ``kafka.log``, ``server.properties``.
+            port: Client port on 127.0.0.1.
+            controller_port: Controller port on 127.0.0.1.
+            heap: Maximum JVM heap (``-Xmx``); a local broker needs little.
+            jar_cache_dir: Jar cache root (default: the project's).
+            auto_create_topics: Let producers create unknown topics. Off by default so a
+                misspelt topic fails loudly instead of appearing with one partition.
+            port_env: Variable named in errors as the way to choose ``port``.
+            controller_port_env: Variable named in errors as the way to choose
+                ``controller_port``.
+
+        Raises:
+            ValueError: The two ports are equal.
+        """
+        if port == controller_port:
+            raise ValueError(f"Kafka port and controller port must differ, both are {port}")
+        self.data_dir = Path(data_dir)
+        self.state_dir = Path(state_dir)
+        self.port = port
+        self.controller_port = controller_port
+        self.heap = heap
+        self.jar_cache_dir = jar_cache_dir
+        self.auto_create_topics = auto_create_topics
+        self._port_env = port_env
+        self._controller_port_env = controller_port_env
+
+    @classmethod
+    def from_env(cls) -> LocalKafka:
+        """The project's local broker: ports from ``STOREHEAT_KAFKA_PORT`` /
+        ``STOREHEAT_KAFKA_CONTROLLER_PORT`` (39092 / 39093), data under the state dir.
+
+        Raises:
+            ConfigError: A port variable is not a port number.
+        """
+        return cls(
+            data_dir=kafka_data_dir(),
+            state_dir=run_dir(),
+            port=_env_port(PORT_ENV, DEFAULT_PORT),
+            controller_port=_env_port(CONTROLLER_PORT_ENV, DEFAULT_CONTROLLER_PORT),
+        )
+
+    # -- files -------------------------------------------------------------------------
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` clients use."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "kafka.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "kafka.pid"
+
+    @property
+    def config_file(self) -> Path:
+        return self.state_dir / "kafka-server.properties"
+
+    @property
+    def log4j_file(self) -> Path:
+        return self.state_dir / "kafka-log4j2.properties"
+
+    def server_properties(self) -> dict[str, str]:
+        """The broker configuration written to :attr:`config_file`."""
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            # A static voter set keeps no endpoint in the metadata log, so the controller
+            # port can change between runs without reformatting.
+            "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
+            "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            "auto.create.topics.enable": str(self.auto_create_topics).lower(),
+            "num.partitions": "1",
+            "default.replication.factor": "1",
+            "min.insync.replicas": "1",
+            "offsets.topic.replication.factor": "1",
+            # 50 partitions each by default: slow to create and pointless on one laptop broker.
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+            "log.retention.hours": "168",
+            "log.segment.bytes": str(64 * 1024 * 1024),
+        }
+
+    def _write_configs(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        body = "".join(f"{k}={v}\n" for k, v in self.server_properties().items())
+        self.config_file.write_text("# Written by storeheat on each start; edits are lost.\n"
+                                    + body)
+        self.log4j_file.write_text(_LOG4J2)
+
+    # -- process -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        # Serialises start/stop of this broker across processes (two `services up` at once).
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "kafka.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def pid(self) -> int | None:
+        """The pid of this broker if it runs (checked against its command line), else None."""
+        try:
+            record = json.loads(self.pid_file.read_text())
+            pid = int(record["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not _pid_alive(pid):
+            return None
+        cmd = _cmdline(pid)
+        # Guards against a recycled pid belonging to some other program.
+        if _MAIN_CLASS not in cmd or str(self.config_file) not in cmd:
+            return None
+        return pid
+
+    def is_running(self) -> bool:
+        """True if this broker's process is alive."""
+        return self.pid() is not None
+
+    def _java_command(self, main: str, args: Sequence[str], classpath: str) -> list[str]:
+        return [
+            "java",
+            f"-Xmx{self.heap}",
+            "-Xms128m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.log4j_file}",
+            f"-Dkafka.logs.dir={self.state_dir}",
+            "-cp",
+            classpath,
+            main,
+            *args,
+        ]
+
+    def _format_storage(self, classpath: str) -> None:
+        if (self.data_dir / "meta.properties").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = self._java_command(
+            "kafka.tools.StorageTool",
+            ["format", "--cluster-id", _cluster_id(), "--config", str(self.config_file),
+             "--ignore-formatted"],
+            classpath,
+        )
+        with open(self.log_file, "ab") as out:
+            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, check=False, timeout=120)
+        if proc.returncode != 0:
+            raise ServiceStartError(
+                f"formatting the KRaft storage in {self.data_dir} failed (exit "
+                f"{proc.returncode})",
+                service="kafka",
+                log_file=self.log_file,
+                exit_code=proc.returncode,
+                log_tail=_tail(self.log_file),
+            )
+
+    def _check_ports(self) -> None:
+        for port, env in ((self.port, self._port_env),
+                          (self.controller_port, self._controller_port_env)):
+            if not _port_free(port):
+                raise PortInUseError(service="kafka", port=port, env_var=env,
+                                     log_file=self.log_file)
+
+    def start(self, *, timeout_s: float = 180.0, offline: bool = False) -> bool:
+        """Start the broker unless it already runs, and wait until it serves requests.
+
+        Args:
+            timeout_s: How long to wait for the broker to answer.
+            offline: Resolve jars from the cache / local Maven repository only.
+
+        Returns:
+            True if a broker was started, False if this broker was already running.
+
+        Raises:
+            PortInUseError: A port is held by another process (names the port and log file).
+            ServiceStartError: The broker exited or did not answer in time (names the log
+                file and quotes its last lines).
+            JarFetchError: The jars are not cached and Maven Central is unreachable.
+        """
+        with self._lock():
+            if self.pid() is not None:
+                self._wait_ready(timeout_s=timeout_s, proc=None)
+                return False
+            self._check_ports()
+            classpath = os.pathsep.join(
+                str(p) for p in kafka_jars(cache_dir=self.jar_cache_dir, offline=offline)
+            )
+            self._write_configs()
+            if self.log_file.exists():
+                # One file per run keeps the log bounded; the previous run's stays for a look.
+                os.replace(self.log_file, self.log_file.with_name("kafka.log.1"))
+            self._format_storage(classpath)
+            cmd = self._java_command(_MAIN_CLASS, [str(self.config_file)], classpath)
+            with open(self.log_file, "ab") as out:
+                # Own session: Ctrl-C in the terminal that ran `services up` must not kill it.
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+            self.pid_file.write_text(json.dumps({
+                "pid": proc.pid, "port": self.port, "controller_port": self.controller_port,
+                "data_dir": str(self.data_dir), "started": time.time(),
+            }))
+            try:
+                self._wait_ready(timeout_s=timeout_s, proc=proc)
+            except BaseException:
+                self._terminate(proc.pid, timeout_s=30.0)
+                with contextlib.suppress(OSError):
+                    proc.wait(timeout=1)
+                self.pid_file.unlink(missing_ok=True)
+                raise
+            log.info("kafka broker pid %d ready at %s (data %s)", proc.pid, self.bootstrap,
+                     self.data_dir)
+            return True
+
+    def _wait_ready(self, *, timeout_s: float, proc: subprocess.Popen[bytes] | None) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            code = proc.poll() if proc is not None else None
+            if code is not None or (proc is None and self.pid() is None):
+                self._raise_exited(code)
+            if _accepts(HOST, self.port) and _metadata_ok(self.bootstrap, timeout_s=5.0):
+                return
+            if time.monotonic() > deadline:
+                raise ServiceStartError(
+                    f"broker on port {self.port} did not answer within {timeout_s:.0f} s",
+                    service="kafka", log_file=self.log_file, log_tail=_tail(self.log_file),
+                    transient=True,
+                )
+            time.sleep(0.25)
+
+    def _raise_exited(self, code: int | None) -> None:
+        tail = _tail(self.log_file)
+        if "Address already in use" in tail or "BindException" in tail:
+            port = self.controller_port if f":{self.controller_port}" in tail else self.port
+            env = self._controller_port_env if port == self.controller_port else self._port_env
+            raise PortInUseError(service="kafka", port=port, env_var=env, log_file=self.log_file)
+        raise ServiceStartError(
+            f"broker (port {self.port}, data {self.data_dir}) exited during start-up"
+            + (f" with code {code}" if code is not None else ""),
+            service="kafka", log_file=self.log_file, exit_code=code, log_tail=tail,
+        )
+
+    @staticmethod
+    def _terminate(pid: int, *, timeout_s: float) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)  # Kafka's shutdown hook flushes and closes the logs
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid):
+                return
+            time.sleep(0.1)
+        log.warning("kafka pid %d ignored SIGTERM for %.0f s; killing it", pid, timeout_s)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+    def stop(self, *, timeout_s: float = 60.0) -> bool:
+        """Stop the broker cleanly (SIGTERM, then SIGKILL after ``timeout_s``); data is kept.
+
+        Returns:
+            True if a running broker was stopped, False if none was running.
+        """
+        with self._lock():
+            pid = self.pid()
+            if pid is None:
+                self.pid_file.unlink(missing_ok=True)
+                return False
+            self._terminate(pid, timeout_s=timeout_s)
+            self.pid_file.unlink(missing_ok=True)
+            log.info("kafka broker pid %d stopped; data kept in %s", pid, self.data_dir)
+            return True
+
+    def status(self) -> ServiceStatus:
+        """Whether this broker runs, and where."""
+        pid = self.pid()
+        detail = f"pid {pid}, data {self.data_dir}" if pid else f"stopped, data {self.data_dir}"
+        return ServiceStatus("kafka", pid is not None, self.bootstrap, detail)
+
+
+def _admin(bootstrap: str, *, timeout_s: float) -> Any:
+    from kafka.admin import KafkaAdminClient
+
+    ms = int(timeout_s * 1000)
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="storeheat-admin",
+        request_timeout_ms=ms, bootstrap_timeout_ms=ms,
+    )
+
+
+def _metadata_ok(bootstrap: str, *, timeout_s: float) -> bool:
+    from kafka.errors import KafkaError
+
+    try:
+        admin = _admin(bootstrap, timeout_s=timeout_s)
+    except (KafkaError, OSError):
+        return False
+    try:
+        admin.describe_cluster()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def ensure_topics(
+    bootstrap: str,
+    specs: Sequence[TopicSpec] = ALL_TOPICS,
+    *,
+    replication_factor: int | None = None,
+    timeout_s: float = 30.0,
+) -> dict[str, str]:
+    """Create missing topics and bring existing ones to their spec (idempotent).
+
+    An existing topic with fewer partitions gains partitions (never loses any: Kafka cannot
+    shrink a topic, and keys would move); its retention is set to the spec's.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        specs: The topics (default: every storeheat topic).
+        replication_factor: Replicas per partition; None lets the cluster's default decide
+            (1 on the local broker).
+        timeout_s: Bootstrap and request timeout.
+
+    Returns:
+        Topic name → what was done: ``"created"``, ``"altered"`` or ``"ok"``.
+
+    Raises:
+        ServiceUnreachableError: No broker answered at ``bootstrap``.
+        TopicError: A topic has more partitions than asked, or the broker refused a change.
+    """
+    from kafka.errors import (
+        KafkaConnectionError,
+        KafkaError,
+        KafkaTimeoutError,
+        TopicAlreadyExistsError,
+    )
+
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"topic specs name a topic twice: {names}")
+    for spec in specs:
+        if spec.partitions < 1 or spec.retention_hours < 1:
+            raise TopicError(
+                f"expected partitions >= 1 and retention_hours >= 1, got {spec.partitions} "
+                f"and {spec.retention_hours}", topic=spec.name)
+    try:
+        admin = _admin(bootstrap, timeout_s=timeout_s)
+    except (KafkaTimeoutError, OSError) as exc:
+        raise ServiceUnreachableError(
+            f"no broker answered within {timeout_s:.0f} s ({exc}); start one with "
+            f"`storeheat services up` or check {BOOTSTRAP_ENV}",
+            service="kafka", address=bootstrap) from exc
+    result: dict[str, str] = {}
+    try:
+        before = _existing_topics(admin, names)
+        missing = [s for s in specs if s.name not in before]
+        if missing:
+            rf = -1 if replication_factor is None else replication_factor
+            request = {
+                s.name: {"num_partitions": s.partitions, "replication_factor": rf,
+                         "configs": {"retention.ms": str(s.retention_hours * 3_600_000)}}
+                for s in missing
+            }
+            try:
+                admin.create_topics(request, wait_for_metadata=True)
+                result.update(dict.fromkeys(request, "created"))
+            except TopicAlreadyExistsError:
+                # Another process created some of them meanwhile: align all of them below.
+                log.info("kafka topics created concurrently; re-checking %s", list(request))
+        existing = _existing_topics(admin, names) if missing else before
+        for spec in specs:
+            if spec.name not in result:
+                result[spec.name] = _align_topic(admin, spec, existing[spec.name])
+    except (KafkaTimeoutError, KafkaConnectionError) as exc:
+        raise ServiceUnreachableError(f"topic set-up timed out: {exc!r}", service="kafka",
+                                      address=bootstrap) from exc
+    except KafkaError as exc:
+        raise TopicError(f"the broker at {bootstrap} refused the change: {exc!r}",
+                         topic=",".join(names)) from exc
+    finally:
+        admin.close()
+    for name, action in result.items():
+        log.info("kafka topic %s: %s", name, action)
+    return result
+
+
+def _existing_topics(admin: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Metadata of those of ``names`` that exist, by name."""
+    described = admin.describe_topics(list(names))
+    return {t.get("topic") or t.get("name"): t for t in described if not t.get("error_code")}
+
+
+def _align_topic(admin: Any, spec: TopicSpec, info: dict[str, Any]) -> str:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    partitions = info.get("partitions") or []
+    have = len(partitions) if isinstance(partitions, list) else 0
+    action = "ok"
+    if have > spec.partitions:
+        raise TopicError(
+            f"has {have} partitions but the spec asks for {spec.partitions}; Kafka cannot "
+            "remove partitions (delete the topic or raise the spec)", topic=spec.name)
+    if have < spec.partitions:
+        admin.create_partitions({spec.name: spec.partitions})
+        action = "altered"
+    want_ms = str(spec.retention_hours * 3_600_000)
+    resource = ConfigResource(ConfigResourceType.TOPIC, spec.name, {"retention.ms": None})
+    described = admin.describe_configs([resource], config_filter="all")
+    current = described.get("topic", {}).get(spec.name, {}).get("retention.ms", {})
+    if str(current.get("value")) != want_ms:
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, spec.name, {"retention.ms": want_ms})])
+        action = "altered"
+    return action
+
+
+def topic_layout(bootstrap: str, names: Sequence[str], *, timeout_s: float = 30.0
+                 ) -> dict[str, tuple[int, int | None]]:
+    """Partition count and retention (ms) of existing topics, as the broker reports them.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        names: Topic names.
+        timeout_s: Bootstrap and request timeout.
+
+    Returns:
+        Topic name → (partitions, retention.ms or None); absent topics are left out.
+    """
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = _admin(bootstrap, timeout_s=timeout_s)
+    try:
+        out: dict[str, tuple[int, int | None]] = {}
+        for t in admin.describe_topics(list(names)):
+            if t.get("error_code"):
+                continue
+            name = t.get("topic") or t.get("name")
+            res = ConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": None})
+            cfg = admin.describe_configs([res], config_filter="all")
+            value = cfg.get("topic", {}).get(name, {}).get("retention.ms", {}).get("value")
+            out[name] = (len(t.get("partitions") or []), int(value) if value else None)
+        return out
+    finally:
+        admin.close()
+
+
+# -- the services protocol used by `storeheat services` ------------------------------------
+
+
+def start(*, timeout_s: float = 180.0) -> ServiceStatus:
+    """Start the project's broker (unless ``KAFKA_BOOTSTRAP_SERVERS`` is set) and its topics.
+
+    Returns:
+        The broker's status after start.
+
+    Raises:
+        PortInUseError, ServiceStartError, JarFetchError: see :meth:`LocalKafka.start`.
+        ServiceUnreachableError: The external cluster does not answer.
+    """
+    external = external_bootstrap()
+    if external:
+        ensure_topics(external, ALL_TOPICS)
+        return ServiceStatus("kafka", True, external, f"external ({BOOTSTRAP_ENV}), not started")
+    kafka = LocalKafka.from_env()
+    started = kafka.start(timeout_s=timeout_s)
+    ensure_topics(kafka.bootstrap, ALL_TOPICS)
+    status = kafka.status()
+    return ServiceStatus(status.name, status.running, status.address,
+                         ("started, " if started else "already running, ") + status.detail)
+
+
+def stop() -> ServiceStatus:
+    """Stop the project's broker (nothing to do for an external cluster); data is kept."""
+    external = external_bootstrap()
+    if external:
+        return ServiceStatus("kafka", True, external, f"external ({BOOTSTRAP_ENV}), left alone")
+    kafka = LocalKafka.from_env()
+    stopped = kafka.stop()
+    return ServiceStatus("kafka", False, kafka.bootstrap,
+                         ("stopped" if stopped else "was not running") + f", data {kafka.data_dir}")
+
+
+def status() -> ServiceStatus:
+    """Whether the project's Kafka runs (or which external cluster is configured)."""
+    external = external_bootstrap()
+    if external:
+        host, _, port = external.split(",")[0].rpartition(":")
+        up = _accepts(host or "localhost", int(port)) if port.isdigit() else False
+        return ServiceStatus("kafka", up, external, f"external ({BOOTSTRAP_ENV})")
+    return LocalKafka.from_env().status()
