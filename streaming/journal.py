@@ -130,7 +130,9 @@ class Journal:
             JournalCorruptError: a record in the middle of the journal is damaged.
         """
         if max_bytes <= 0 or file_bytes <= 0:
-            raise ValueError(f"max_bytes and file_bytes must be positive: {max_bytes}, {file_bytes}")
+            raise ValueError(
+                f"max_bytes and file_bytes must be positive: {max_bytes}, {file_bytes}"
+            )
         self.path = Path(path)
         self.max_bytes = max_bytes
         self.file_bytes = file_bytes
@@ -311,7 +313,8 @@ class Journal:
         """Cut a partly written record so the file stays a clean sequence of records."""
         with contextlib.suppress(OSError):
             self._write_handle.close()
-        with contextlib.suppress(OSError), open(self.path / _file_name(self._write_file), "r+b") as fh:
+        path = self.path / _file_name(self._write_file)
+        with contextlib.suppress(OSError), open(path, "r+b") as fh:
             fh.truncate(start)
         self._write_handle = self._open_for_append(self._write_file)
 
@@ -368,7 +371,8 @@ class Journal:
                 with contextlib.suppress(OSError):
                     (self.path / _file_name(number)).unlink()
             self._files = [n for n in self._files if n >= position.file]
-            if self._count == 0 and self._write_handle.tell() > 0 and position.file == self._write_file:
+            drained = self._count == 0 and position.file == self._write_file
+            if drained and self._write_handle.tell() > 0:
                 # Fully drained: start a fresh file so the drained one can be deleted.
                 self._roll()
                 self._write_cursor(Position(self._write_file, 0))

@@ -11,7 +11,8 @@ from streaming.runtime_exceptions import JournalCorruptError, JournalFullError
 
 
 def _rec(i: int, size: int = 10) -> JournalRecord:
-    return JournalRecord("storeheat.detections.v1", b"demo/cam-1", f'{{"i":{i},"p":"{"x" * size}"}}'.encode())
+    value = f'{{"i":{i},"p":"{"x" * size}"}}'.encode()
+    return JournalRecord("storeheat.detections.v1", b"demo/cam-1", value)
 
 
 def _values(entries: list) -> list[int]:  # type: ignore[type-arg]
