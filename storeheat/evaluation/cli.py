@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
     """Add the ``eval`` command and its subcommands to the storeheat dispatcher."""
     parser = subparsers.add_parser(
         "eval", help="score tracking, detection, heatmaps and dwell against ground truth",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Score tracking (HOTA/MOTA/IDF1), detection (AP50), occupancy heatmaps "
+        "and zone dwell against ground truth; definitions in docs/metrics.md.",
     )
     sub = parser.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
 

@@ -63,7 +63,9 @@ def _pixelate(frame: np.ndarray, box: Box, block: int = 8) -> np.ndarray:
 def _jpeg(frame: np.ndarray, quality: int = 60) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])  # in memory
     assert ok
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None
+    return np.asarray(decoded)
 
 
 FACE: Box = (100, 60, 64, 64)
