@@ -22,22 +22,20 @@ Public detections (``det.txt``) of the whole original sequence are cut to those 
 from __future__ import annotations
 
 import configparser
-import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from storeheat.evaluation.exceptions import (
     InputMismatchError,
     InvalidInputError,
     MotFormatError,
 )
-
-log = logging.getLogger(__name__)
 
 Rules = Literal["MOT15", "MOT17"]
 """Which rows of the ground truth count. ``MOT15``: rows whose ``consider`` flag is not 0.
@@ -106,48 +104,57 @@ class MotRows:
     def from_arrays(
         cls,
         *,
-        frame: Iterable[int],
-        track_id: Iterable[int],
-        xywh: Iterable[Sequence[float]] | np.ndarray,
-        score: Iterable[float] | None = None,
-        classes: Iterable[int] | None = None,
-        visibility: Iterable[float] | None = None,
+        frame: npt.ArrayLike,
+        track_id: npt.ArrayLike,
+        xywh: npt.ArrayLike,
+        score: npt.ArrayLike | None = None,
+        classes: npt.ArrayLike | None = None,
+        visibility: npt.ArrayLike | None = None,
         path: Path | str = "<memory>",
     ) -> MotRows:
         """Build rows from in-memory arrays (simulated ground truth, perturbed copies).
 
+        Args:
+            frame: 1-based frame numbers.
+            track_id: Track ids.
+            xywh: (N, 4) boxes ``x, y, w, h``.
+            score: ``consider`` flags (ground truth) or confidences; default 1.
+            classes: MOT17 classes; giving them makes the rows follow the MOT17 rules.
+            visibility: Visibility ratios; default 1.
+            path: Name used in error messages.
+
         Raises:
             InvalidInputError: the arrays disagree in length or boxes are not (N, 4).
         """
-        f = np.asarray(list(frame) if not isinstance(frame, np.ndarray) else frame, np.int64)
+        f = np.asarray(frame, dtype=np.int64).reshape(-1)
         n = f.shape[0]
-        boxes = np.asarray(xywh, dtype=np.float64).reshape(-1, 4) if n else np.zeros((0, 4))
-        ids = np.asarray(
-            list(track_id) if not isinstance(track_id, np.ndarray) else track_id, np.int64
-        )
+        boxes = np.asarray(xywh, dtype=np.float64)
+        if boxes.size == 0:
+            boxes = boxes.reshape(0, 4)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise InvalidInputError(f"expected (N, 4) boxes, got shape {boxes.shape}",
+                                    argument="xywh")
 
-        def _col(values: Iterable[float] | None, default: float, dtype: type) -> np.ndarray:
+        def col(values: npt.ArrayLike | None, default: float, dtype: type) -> np.ndarray:
             if values is None:
                 return np.full(n, default, dtype=dtype)
-            arr = values if isinstance(values, np.ndarray) else list(values)
-            return np.asarray(arr, dtype=dtype)
+            return np.asarray(values, dtype=dtype).reshape(-1)
 
         cols = {
-            "track_id": ids,
+            "track_id": col(track_id, -1, np.int64),
             "xywh": boxes,
-            "score": _col(score, 1.0, np.float64),
-            "classes": _col(classes, -1, np.int64),
-            "visibility": _col(visibility, 1.0, np.float64),
+            "score": col(score, 1.0, np.float64),
+            "classes": col(classes, -1, np.int64),
+            "visibility": col(visibility, 1.0, np.float64),
         }
         for name, arr in cols.items():
             if arr.shape[0] != n:
-                raise InvalidInputError(
-                    f"has {arr.shape[0]} rows, frame has {n}", argument=name
-                )
+                raise InvalidInputError(f"has {arr.shape[0]} rows, frame has {n}",
+                                        argument=name)
         return cls(
             path=Path(path),
             frame=f,
-            track_id=ids,
+            track_id=cols["track_id"],
             xywh=boxes,
             score=cols["score"],
             cls=cols["classes"],

@@ -103,3 +103,19 @@ def test_resolve_sequences_names_the_argument_at_fault(mot15_dir: Path, tmp_path
     with pytest.raises(InvalidInputError) as bad:
         resolve_sequences(tmp_path / "missing", results)
     assert bad.value.argument == "gt_dir"
+
+
+def test_in_memory_rows_validate_their_columns() -> None:
+    from storeheat.evaluation.motchallenge import MotRows
+
+    rows = MotRows.from_arrays(frame=[1, 2], track_id=[3, 3], xywh=[[0, 0, 1, 1], [1, 1, 1, 1]])
+    assert rows.rules == "MOT15" and len(rows) == 2
+    with_classes = MotRows.from_arrays(frame=[1], track_id=[3], xywh=[[0, 0, 1, 1]],
+                                       classes=[1])
+    assert with_classes.rules == "MOT17"
+    with pytest.raises(InvalidInputError) as info:
+        MotRows.from_arrays(frame=[1, 2], track_id=[3], xywh=[[0, 0, 1, 1], [1, 1, 1, 1]])
+    assert info.value.argument == "track_id"
+    with pytest.raises(InvalidInputError) as info:
+        MotRows.from_arrays(frame=[1], track_id=[3], xywh=[[0, 0, 1]])
+    assert info.value.argument == "xywh"
