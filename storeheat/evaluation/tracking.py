@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from storeheat.evaluation.boxes import iou_xywh
@@ -108,6 +109,39 @@ class TrackingFrames:
             tracker_ids=_relabel([np.asarray(r, dtype=np.int64) for r in tracker_ids]),
             similarity=tuple(np.asarray(s, dtype=np.float64) for s in similarity),
         )
+
+
+def distance_similarity(
+    truth_xy: npt.ArrayLike, predicted_xy: npt.ArrayLike, *, zero_at: float = 2.0
+) -> np.ndarray:
+    """Similarity of floor positions for :meth:`TrackingFrames.from_ids`.
+
+    ``max(0, 1 - distance / zero_at)``: 1 at the same spot, 0 from ``zero_at`` metres on. With
+    the CLEAR/Identity threshold 0.5 a match needs a distance of at most ``zero_at / 2``.
+
+    Args:
+        truth_xy: (N, 2) true floor positions in metres.
+        predicted_xy: (M, 2) measured positions in metres.
+        zero_at: Distance (metres) at which the similarity reaches 0.
+
+    Returns:
+        (N, M) similarity matrix.
+
+    Raises:
+        InvalidInputError: positions not (N, 2), or ``zero_at`` not positive.
+    """
+    if not zero_at > 0:
+        raise InvalidInputError(f"must be > 0 metres, got {zero_at}", argument="zero_at")
+    a = np.asarray(truth_xy, dtype=np.float64)
+    b = np.asarray(predicted_xy, dtype=np.float64)
+    for name, arr in (("truth_xy", a), ("predicted_xy", b)):
+        if arr.size and (arr.ndim != 2 or arr.shape[1] != 2):
+            raise InvalidInputError(f"expected (N, 2) positions, got shape {arr.shape}",
+                                    argument=name)
+    a = a.reshape(-1, 2)
+    b = b.reshape(-1, 2)
+    dist = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
+    return np.clip(1.0 - dist / zero_at, 0.0, 1.0)
 
 
 def _relabel(ids: list[np.ndarray]) -> tuple[np.ndarray, ...]:
