@@ -1,0 +1,267 @@
+"""The per-frame vision pipeline of the worker: detect → track → blur → project.
+
+:class:`FrameProcessor` takes one frame from each of several cameras, runs the detector and
+the appearance embedder once over the whole batch (one forward pass where the model allows),
+then per camera: DeepSORT, the privacy blur, floor projection. Models are built by the caller
+and passed in; per-camera state (tracker, blur memory, projector) lives in
+:class:`CameraStages`, created by :meth:`FrameProcessor.start_camera` for each stream epoch.
+
+Tracking runs before the blur so the blur memory can follow tracks (a face seen in track 7's
+box stays blurred where track 7 goes). The tracker and embedder see raw pixels, in memory
+only; what leaves is the blurred image, the detections and the timings.
+
+Failure is closed: if the detector fails, every frame of the batch is dropped; if the blur of
+one frame fails, that frame is dropped. A dropped :class:`ProcessedFrame` has no image.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from streaming.detections import Detections
+from streaming.detector import Detector
+from streaming.exceptions import InferenceError, PrivacyError
+from streaming.privacy import BlurMemory, FaceFinder, anonymise
+from streaming.projection import FloorProjector
+from streaming.tracker import CameraTracker, Embedder, HistogramEmbedder
+
+Frame = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class TrackerOptions:
+    """DeepSORT settings shared by all cameras of a worker (see :class:`CameraTracker`)."""
+
+    max_age: int = 15
+    n_init: int = 3
+    max_cosine_distance: float = 0.3
+    max_iou_distance: float = 0.7
+    nn_budget: int = 30
+
+
+@dataclass(frozen=True)
+class PrivacyOptions:
+    """Blur settings (see :func:`streaming.privacy.anonymise` and :class:`BlurMemory`)."""
+
+    head_fraction: float = 0.3
+    face_pad: float = 0.25
+    method: Literal["pixelate", "gaussian"] = "pixelate"
+    memory_frames: int = 5
+    memory_growth: float = 0.15
+
+
+@dataclass
+class CameraStages:
+    """Per-camera, per-epoch state of the pipeline.
+
+    Attributes:
+        camera_id: The camera.
+        epoch: Its stream epoch.
+        tracker: Its DeepSORT tracker (ids unique within this camera and epoch).
+        memory: Its blur memory.
+        projector: Its floor projector, or None for an uncalibrated camera (detections then
+            stay ``on_floor = False``).
+    """
+
+    camera_id: str
+    epoch: int
+    tracker: CameraTracker
+    memory: BlurMemory
+    projector: FloorProjector | None
+
+
+@dataclass(frozen=True)
+class ProcessedFrame:
+    """The result of one camera frame.
+
+    Attributes:
+        camera_id: The camera.
+        epoch: The stream epoch the track ids belong to.
+        image: The blurred frame, or None when the frame was dropped.
+        detections: Persons with track ids, floor points and zones (empty when dropped).
+        timings_ms: Per stage: ``detect`` and ``embed`` (this frame's share of the batch),
+            ``track``, ``privacy``, ``project``, and ``total`` (batch stages shared + own).
+        dropped: True when the frame must not be published (fail closed).
+        drop_reason: Why (``detector_failed``, ``face_detector_failed``, ``blur_failed``...).
+        model_version: The detector's version, for the event.
+        frame_size: ``(width, height)`` of the frame.
+    """
+
+    camera_id: str
+    epoch: int
+    image: Frame | None
+    detections: Detections
+    timings_ms: Mapping[str, float]
+    dropped: bool
+    drop_reason: str | None
+    model_version: str
+    frame_size: tuple[int, int]
+
+
+@dataclass
+class FrameProcessor:
+    """Runs the vision stages for batches of frames from several cameras.
+
+    Attributes:
+        detector: Person detector (built by the caller, e.g. :func:`load_detector`).
+        face_detector: Face detector for the blur, or None (head regions and memory only).
+        embedder: Appearance features for the tracker, batched across cameras.
+        tracker_options: DeepSORT settings for new cameras / epochs.
+        privacy_options: Blur settings.
+
+    Example::
+
+        processor = FrameProcessor(detector=load_detector(path), face_detector=FaceDetector())
+        processor.start_camera("cam-1", epoch=1, projector=FloorProjector(...))
+        [result] = processor.process([("cam-1", frame)])
+    """
+
+    detector: Detector
+    face_detector: FaceFinder | None
+    embedder: Embedder = field(default_factory=HistogramEmbedder)
+    tracker_options: TrackerOptions = field(default_factory=TrackerOptions)
+    privacy_options: PrivacyOptions = field(default_factory=PrivacyOptions)
+    _cameras: dict[str, CameraStages] = field(default_factory=dict, init=False, repr=False)
+
+    def start_camera(
+        self, camera_id: str, *, epoch: int, projector: FloorProjector | None
+    ) -> CameraStages:
+        """(Re)start a camera's stream epoch: fresh tracker (ids from 1) and blur memory."""
+        opts = self.tracker_options
+        stages = CameraStages(
+            camera_id=camera_id,
+            epoch=epoch,
+            tracker=CameraTracker(
+                camera_id=camera_id,
+                epoch=epoch,
+                embedder=self.embedder,
+                max_age=opts.max_age,
+                n_init=opts.n_init,
+                max_cosine_distance=opts.max_cosine_distance,
+                max_iou_distance=opts.max_iou_distance,
+                nn_budget=opts.nn_budget,
+            ),
+            memory=BlurMemory(
+                ttl_frames=self.privacy_options.memory_frames,
+                grow_per_frame=self.privacy_options.memory_growth,
+            ),
+            projector=projector,
+        )
+        self._cameras[camera_id] = stages
+        return stages
+
+    def stop_camera(self, camera_id: str) -> None:
+        """Forget a camera's state (its tracks and blur memory)."""
+        self._cameras.pop(camera_id, None)
+
+    @property
+    def cameras(self) -> Mapping[str, CameraStages]:
+        return dict(self._cameras)
+
+    def process(self, batch: Sequence[tuple[str, Frame]]) -> list[ProcessedFrame]:
+        """Process one frame per camera; results in the same order.
+
+        Args:
+            batch: ``(camera_id, BGR frame)`` pairs, each camera at most once, each started
+                with :meth:`start_camera`. The frames are not modified nor kept.
+
+        Returns:
+            One :class:`ProcessedFrame` per input.
+
+        Raises:
+            KeyError: a camera was not started.
+            ValueError: a camera appears twice in the batch.
+        """
+        ids = [cam for cam, _ in batch]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"one frame per camera per batch, got cameras {ids}")
+        for cam in ids:
+            if cam not in self._cameras:
+                raise KeyError(f"camera {cam!r} not started (call start_camera first)")
+        if not batch:
+            return []
+        frames = [frame for _, frame in batch]
+        n = len(frames)
+        t0 = time.perf_counter()
+        try:
+            detections = self.detector.detect_batch(frames)
+        except InferenceError:
+            return [self._dropped(cam, frame, "detector_failed", {}) for cam, frame in batch]
+        t1 = time.perf_counter()
+        features = self.embedder.embed_batch(
+            [(frame, d.xyxy) for frame, d in zip(frames, detections, strict=True)]
+        )
+        t2 = time.perf_counter()
+        shared = {"detect": (t1 - t0) * 1000 / n, "embed": (t2 - t1) * 1000 / n}
+        return [
+            self._per_camera(cam, frame, dets, feats, shared)
+            for (cam, frame), dets, feats in zip(batch, detections, features, strict=True)
+        ]
+
+    def _per_camera(
+        self,
+        camera_id: str,
+        frame: Frame,
+        detections: Detections,
+        features: NDArray[np.float32],
+        shared: dict[str, float],
+    ) -> ProcessedFrame:
+        stages = self._cameras[camera_id]
+        opts = self.privacy_options
+        t0 = time.perf_counter()
+        tracked = stages.tracker.update(detections, features=features)
+        t1 = time.perf_counter()
+        timings = dict(shared, track=(t1 - t0) * 1000)
+        try:
+            blurred = anonymise(
+                frame,
+                tracked,
+                face_detector=self.face_detector,
+                memory=stages.memory,
+                head_fraction=opts.head_fraction,
+                face_pad=opts.face_pad,
+                method=opts.method,
+            )
+        except PrivacyError as exc:
+            timings["privacy"] = (time.perf_counter() - t1) * 1000
+            return self._dropped(camera_id, frame, exc.reason, timings)
+        t2 = time.perf_counter()
+        projected = stages.projector.project(tracked) if stages.projector else tracked
+        t3 = time.perf_counter()
+        timings.update(privacy=(t2 - t1) * 1000, project=(t3 - t2) * 1000)
+        timings["total"] = sum(timings.values())
+        return ProcessedFrame(
+            camera_id=camera_id,
+            epoch=stages.epoch,
+            image=blurred.frame,
+            detections=projected,
+            timings_ms=timings,
+            dropped=False,
+            drop_reason=None,
+            model_version=self.detector.model_version,
+            frame_size=(int(frame.shape[1]), int(frame.shape[0])),
+        )
+
+    def _dropped(
+        self, camera_id: str, frame: Frame, reason: str, timings: dict[str, float]
+    ) -> ProcessedFrame:
+        timings = dict(timings)
+        timings["total"] = sum(timings.values())
+        shape = getattr(frame, "shape", (0, 0))
+        return ProcessedFrame(
+            camera_id=camera_id,
+            epoch=self._cameras[camera_id].epoch,
+            image=None,
+            detections=Detections.empty(),
+            timings_ms=timings,
+            dropped=True,
+            drop_reason=reason,
+            model_version=self.detector.model_version,
+            frame_size=(int(shape[1]), int(shape[0])) if len(shape) >= 2 else (0, 0),
+        )

@@ -1,0 +1,166 @@
+"""The composed vision pipeline on real footage from two cameras, and its fail-closed paths."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from storeheat.geometry import Homography
+from streaming.detections import Detections
+from streaming.detector import YoloxOnnxDetector, load_detector
+from streaming.exceptions import InferenceError, PrivacyError
+from streaming.pipeline import FrameProcessor, TrackerOptions
+from streaming.privacy import FaceDetector, Faces, head_regions
+from streaming.projection import FloorProjector
+from tests.streaming.conftest import YOLOX_NANO, YUNET, gif_frames
+
+
+@pytest.fixture(scope="module")
+def detector(realdata: Path) -> YoloxOnnxDetector:
+    det = load_detector(YOLOX_NANO, conf=0.3)
+    assert isinstance(det, YoloxOnnxDetector)
+    return det
+
+
+@pytest.fixture(scope="module")
+def clips(realdata: Path) -> dict[str, list[np.ndarray]]:
+    return {
+        "cam-faces": gif_frames("face-demographics-walking.gif", limit=8),
+        "cam-people": gif_frames("people-detection.gif", limit=8),
+    }
+
+
+def _projector() -> FloorProjector:
+    # 480×270 image onto a 12 m × 6.75 m floor, 1 px = 2.5 cm; two zones left and right.
+    floor = np.array([[0, 0], [12, 0], [12, 6.75], [0, 6.75]])
+    hom = Homography.fit(np.array([[0, 0], [480, 0], [480, 270], [0, 270]]), floor)
+    return FloorProjector(
+        hom,
+        floor_polygon=floor,
+        zones={
+            "left": np.array([[0, 0], [6, 0], [6, 6.75], [0, 6.75]]),
+            "right": np.array([[6, 0], [12, 0], [12, 6.75], [6, 6.75]]),
+        },
+    )
+
+
+def _sharpness(image: np.ndarray) -> float:
+    return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+
+def test_two_cameras_end_to_end(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    processor = FrameProcessor(
+        detector=detector,
+        face_detector=FaceDetector(YUNET),
+        tracker_options=TrackerOptions(n_init=2),
+    )
+    processor.start_camera("cam-faces", epoch=1, projector=_projector())
+    processor.start_camera("cam-people", epoch=7, projector=None)
+    seen_tracks: dict[str, set[int]] = {"cam-faces": set(), "cam-people": set()}
+    blurred_heads = 0
+    for i in range(8):
+        batch = [(cam, clips[cam][i]) for cam in ("cam-faces", "cam-people")]
+        originals = [f.copy() for _, f in batch]
+        results = processor.process(batch)
+        assert [r.camera_id for r in results] == ["cam-faces", "cam-people"]
+        for (cam, raw), original, res in zip(batch, originals, results, strict=True):
+            np.testing.assert_array_equal(raw, original)  # input not modified
+            assert not res.dropped and res.image is not None and res.image is not raw
+            assert res.model_version == detector.model_version
+            assert res.frame_size == (480, 270)
+            assert {"detect", "embed", "track", "privacy", "project", "total"} <= set(
+                res.timings_ms
+            )
+            seen_tracks[cam].update(int(t) for t in res.detections.track_id if t >= 0)
+            for x1, y1, x2, y2 in head_regions(res.detections, raw.shape):
+                if (x2 - x1) * (y2 - y1) >= 100 and _sharpness(raw[y1:y2, x1:x2]) > 20:
+                    assert _sharpness(res.image[y1:y2, x1:x2]) < 0.25 * _sharpness(
+                        raw[y1:y2, x1:x2]
+                    )
+                    blurred_heads += 1
+        faces_res, people_res = results
+        dets = faces_res.detections
+        assert (np.isfinite(dets.floor_xy[dets.on_floor])).all()
+        assert set(z for z, on in zip(dets.zone_id, dets.on_floor, strict=True) if on) <= {
+            "left",
+            "right",
+        }
+        assert not people_res.detections.on_floor.any()  # uncalibrated camera: nothing invented
+    assert blurred_heads > 0
+    assert seen_tracks["cam-faces"] and seen_tracks["cam-people"]
+    assert processor.cameras["cam-people"].epoch == 7
+
+
+def test_new_epoch_restarts_track_ids(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    processor = FrameProcessor(
+        detector=detector, face_detector=None, tracker_options=TrackerOptions(n_init=1)
+    )
+    processor.start_camera("c", epoch=1, projector=None)
+
+    def ids_over(frames: Sequence[np.ndarray]) -> set[int]:
+        out: set[int] = set()
+        for f in frames:
+            [r] = processor.process([("c", f)])
+            out.update(int(t) for t in r.detections.track_id if t >= 0)
+        return out
+
+    first = ids_over(clips["cam-faces"][:5])
+    processor.start_camera("c", epoch=2, projector=None)
+    second = ids_over(clips["cam-faces"][:5])
+    # Same frames in a fresh epoch: the same ids again, counted from the start.
+    assert first and second == first
+
+
+class _Broken:
+    model_version = "broken@test"
+
+    def detect(self, frame: np.ndarray) -> Faces:
+        raise PrivacyError("face model crashed", reason="face_detector_failed")
+
+
+class _FailingDetector:
+    model_version = "failing@test"
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        raise InferenceError("model crashed")
+
+
+def test_face_detector_failure_drops_that_frame(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    processor = FrameProcessor(detector=detector, face_detector=_Broken())
+    processor.start_camera("c", epoch=1, projector=None)
+    [res] = processor.process([("c", clips["cam-faces"][0])])
+    assert res.dropped and res.drop_reason == "face_detector_failed"
+    assert res.image is None and len(res.detections) == 0
+
+
+def test_detector_failure_drops_the_whole_batch(clips: dict[str, list[np.ndarray]]) -> None:
+    processor = FrameProcessor(detector=_FailingDetector(), face_detector=None)
+    processor.start_camera("a", epoch=1, projector=None)
+    processor.start_camera("b", epoch=1, projector=None)
+    results = processor.process([("a", clips["cam-faces"][0]), ("b", clips["cam-people"][0])])
+    assert [(r.dropped, r.drop_reason, r.image) for r in results] == [
+        (True, "detector_failed", None)
+    ] * 2
+
+
+def test_batch_errors(detector: YoloxOnnxDetector) -> None:
+    processor = FrameProcessor(detector=detector, face_detector=None)
+    processor.start_camera("a", epoch=1, projector=None)
+    frame = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(KeyError, match="camera 'zz' not started"):
+        processor.process([("zz", frame)])
+    with pytest.raises(ValueError, match="one frame per camera"):
+        processor.process([("a", frame), ("a", frame)])
+    assert processor.process([]) == []
+    processor.stop_camera("a")
+    assert "a" not in processor.cameras
