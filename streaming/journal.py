@@ -56,22 +56,28 @@ class JournalRecord:
         topic: Destination topic.
         key: Record key (``store_id/camera_id``).
         value: The event's contract JSON.
+        event_id: The event's id (for acknowledgement listeners and logs).
+        capture_ts: Capture time of the frame, seconds since 1970 (for capture→ack latency).
     """
 
     topic: str
     key: bytes
     value: bytes
+    event_id: str = ""
+    capture_ts: float | None = None
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"t": self.topic, "k": self.key.decode(), "v": self.value.decode()},
+            {"t": self.topic, "k": self.key.decode(), "v": self.value.decode(),
+             "i": self.event_id, "c": self.capture_ts},
             separators=(",", ":"),
         ).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> JournalRecord:
         data = json.loads(raw)
-        return cls(topic=data["t"], key=data["k"].encode(), value=data["v"].encode())
+        return cls(topic=data["t"], key=data["k"].encode(), value=data["v"].encode(),
+                   event_id=data.get("i", ""), capture_ts=data.get("c"))
 
 
 @dataclass(frozen=True, slots=True, order=True)
