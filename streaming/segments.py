@@ -225,7 +225,7 @@ class SegmentWriter:
             raise SegmentError(
                 final_uri, f"disk full: {free} bytes free in {local_path.parent}, need at "
                 f"least {self.min_free_bytes}")
-        writer = cv2.VideoWriter(str(local_path), cv2.VideoWriter_fourcc(*CODEC), self.fps, size)
+        writer = cv2.VideoWriter(str(local_path), cv2.VideoWriter.fourcc(*CODEC), self.fps, size)
         if not writer.isOpened():
             writer.release()
             with contextlib.suppress(OSError):
