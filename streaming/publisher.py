@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from data_contracts.topics import record_key
 from streaming.journal import Journal, JournalRecord
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 class ContractEvent(Protocol):
     """What :meth:`Publisher.publish` sends: a ``data_contracts.events`` model."""
 
-    TOPIC: str
+    TOPIC: ClassVar[str]
     event_id: str
     store_id: str
     camera_id: str

@@ -1,0 +1,102 @@
+"""Settings of the worker process (model, batching, journal, Kafka timing, metrics endpoint).
+
+The store YAML says *what* to watch (cameras, calibration, zones, hot tier, segment length);
+:class:`WorkerConfig` says *how* one worker process runs. It is built from the CLI's flags
+(``storeheat worker --model ... --metrics-port ...``) and validated here; unknown keys are
+rejected with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from storeheat.exceptions import ConfigError
+from storeheat.paths import REPO_ROOT, state_dir
+
+#: Default detector: the pretrained YOLOX-Nano (COCO) shipped beside the repository.
+DEFAULT_MODEL = REPO_ROOT.parent / "shared/realdata/weights/yolox_nano/yolox_nano.onnx"
+
+
+class WorkerConfig(BaseModel):
+    """How one worker process runs. Every field has a safe default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(default=str(DEFAULT_MODEL),
+                       description="Person detector file (.onnx YOLOX/Ultralytics, .pt, OpenVINO "
+                       "dir, or an Ultralytics .yaml for an untrained model).")
+    imgsz: int = Field(default=640, ge=32, le=4096,
+                       description="Inference size of Ultralytics models.")
+    conf: float = Field(default=0.3, gt=0, lt=1, description="Minimum detection confidence.")
+    threads: int = Field(default=2, ge=1, le=64, description="CPU threads for inference.")
+    face_model: str | None = Field(default=None,
+                                   description="YuNet face model (default: the vision stage's).")
+    faces: bool = Field(default=True,
+                        description="Run the face detector (head regions are blurred always).")
+    embedder: Literal["histogram", "none"] = Field(
+        default="histogram", description="Tracker appearance features (cheap HSV histograms, or "
+        "none: motion only).")
+    max_batch: int = Field(default=16, ge=1, le=256,
+                           description="Most frames (one per camera) detected together.")
+    batch_wait_ms: float = Field(default=15.0, ge=0, le=1000,
+                                 description="After the first frame is ready, how long to wait "
+                                 "for other cameras' frames to batch them.")
+    realtime: bool = Field(default=True,
+                           description="Play files and folders at their own speed and skip "
+                           "frames when behind (live behaviour). False: as fast as possible, "
+                           "every frame processed (offline runs and tests).")
+    loop: bool = Field(default=False, description="Restart files and folders at their end.")
+    duration_s: float | None = Field(default=None, gt=0,
+                                     description="Stop after this many seconds (None: until "
+                                     "SIGTERM or every source ended).")
+    segments: bool = Field(default=True, description="Write blurred mp4 segments to the hot tier.")
+    journal_dir: str | None = Field(default=None,
+                                    description="Journal folder (default "
+                                    "<state>/journal/<store_id>/<worker_id>).")
+    journal_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0,
+                                   description="Journal capacity; beyond it events are lost "
+                                   "(counted, logged).")
+    journal_fsync: Literal["always", "interval", "never"] = Field(
+        default="always", description="Journal durability (see streaming.journal.Journal).")
+    delivery_timeout_s: float = Field(default=10.0, gt=0, le=600,
+                                      description="Kafka retry window before an event goes to "
+                                      "the journal (also how fast an outage is noticed).")
+    bootstrap_timeout_s: float = Field(default=5.0, gt=0, le=600,
+                                       description="How long connecting to Kafka may take.")
+    metrics_host: str = Field(default="127.0.0.1", description="Bind address of /metrics.")
+    metrics_port: int | None = Field(default=0, ge=0, le=65535,
+                                     description="Port of /metrics and /healthz (0: any free "
+                                     "port, logged; None: no endpoint).")
+    stop_timeout_s: float = Field(default=15.0, gt=0, le=600,
+                                  description="On SIGTERM, how long to wait for Kafka acks "
+                                  "before leaving the rest in the journal.")
+    backoff_initial_s: float = Field(default=0.5, gt=0, description="First reopen delay.")
+    backoff_max_s: float = Field(default=30.0, gt=0, description="Longest reopen delay.")
+    worker_id: str = Field(default="worker-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                           description="Names this process in logs, client id and journal path.")
+
+    def resolved_journal_dir(self, store_id: str) -> Path:
+        """The journal folder: ``journal_dir`` or ``<state>/journal/<store>/<worker_id>``."""
+        if self.journal_dir:
+            return Path(self.journal_dir)
+        return state_dir() / "journal" / store_id / self.worker_id
+
+
+def worker_config(values: dict[str, Any], *, source: str = "worker options") -> WorkerConfig:
+    """Validate options into a :class:`WorkerConfig`.
+
+    Raises:
+        ConfigError: naming the option and why; unknown options list the valid ones.
+    """
+    try:
+        return WorkerConfig.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in err["loc"]) or "<options>"
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = f"unknown option; valid: {sorted(WorkerConfig.model_fields)}"
+        raise ConfigError(reason, source=source, key=key) from None

@@ -1,0 +1,589 @@
+"""The worker process: several cameras → vision pipeline → Kafka events and blurred segments.
+
+One :class:`Worker` serves several cameras of one store:
+
+* a **reader thread per camera** runs its source (:class:`~streaming.sources.CameraReader`:
+  reopen with backoff, new stream epoch per reopen) and leaves only the *latest* frame in the
+  camera's mailbox; a frame replaced before it was processed is counted as skipped, so the
+  worker never falls behind real time (``realtime=False`` makes readers wait instead, for
+  offline runs where every frame counts);
+* the **processing loop** takes the waiting frames of all cameras as one batch, runs the
+  :class:`~streaming.pipeline.FrameProcessor` (one detector pass for the batch), publishes one
+  ``FrameDetections`` event per processed frame and camera, and hands the blurred image to
+  the camera's :class:`~streaming.segments.SegmentWriter`; finished segments are announced.
+
+Failures stay local: a camera whose source fails is reported (metric, log, ``/healthz``) and
+retried while the others continue; a frame whose blur failed is dropped and counted; a full
+journal or a full disk is an error line and a metric, never a crash. :meth:`Worker.stop`
+(SIGTERM in the CLI) stops the readers, closes every open segment, flushes the producer and
+leaves whatever Kafka did not acknowledge in the journal for the next run.
+
+Logs never contain pixels: frames are logged by camera, epoch and index only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from data_contracts.events import Detection, FrameDetections
+from storeheat.config import Camera, StoreConfig
+from streaming.config import WorkerConfig
+from streaming.detections import UNTRACKED, Detections
+from streaming.journal import Journal
+from streaming.metrics import MetricsServer, WorkerMetrics
+from streaming.pipeline import FrameProcessor, ProcessedFrame
+from streaming.projection import FloorProjector
+from streaming.publisher import Ack, Publisher
+from streaming.runtime_exceptions import SegmentError, SourceError
+from streaming.segments import SegmentWriter
+from streaming.sources import Backoff, CameraReader, Frame, Source, open_source
+
+log = logging.getLogger(__name__)
+
+#: Pipeline timing keys → the stage names of the metrics and the benchmark.
+_STAGE_NAMES = {"detect": "detect", "embed": "embed", "track": "track", "privacy": "blur",
+                "project": "project"}
+
+
+class _Mailbox:
+    """The latest frame of one camera (one slot)."""
+
+    def __init__(self, *, lossless: bool, changed: threading.Condition) -> None:
+        self.frame: Frame | None = None
+        self.lossless = lossless
+        self._changed = changed
+        self._space = threading.Condition(threading.Lock())
+
+    def put(self, frame: Frame, stop: threading.Event) -> bool:
+        """Leave ``frame``; True when it replaced an unprocessed one (a skip)."""
+        if self.lossless:
+            with self._space:
+                while self.frame is not None and not stop.is_set():
+                    self._space.wait(0.1)
+            if stop.is_set():
+                return False  # stopping: the frame is simply not read, not skipped
+        with self._changed:
+            skipped = self.frame is not None
+            self.frame = frame
+            self._changed.notify_all()
+        return skipped
+
+    def take(self) -> Frame | None:
+        """Remove and return the waiting frame (caller holds the shared condition)."""
+        frame, self.frame = self.frame, None
+        if frame is not None and self.lossless:
+            with self._space:
+                self._space.notify_all()
+        return frame
+
+
+@dataclass
+class CameraState:
+    """What the worker knows about one camera (shown by ``/healthz``)."""
+
+    camera: Camera
+    source: Source
+    reader: CameraReader | None = None
+    thread: threading.Thread | None = None
+    mailbox: _Mailbox | None = None
+    segments: SegmentWriter | None = None
+    epoch: int | None = None
+    up: bool = False
+    last_error: str | None = None
+    errors: int = 0
+    processed: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    last_log: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"up": self.up, "epoch": self.epoch, "processed": self.processed,
+                "skipped": self.skipped, "dropped": self.dropped, "errors": self.errors,
+                "last_error": self.last_error,
+                "finished": bool(self.reader and self.reader.finished.is_set())}
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What a run did (returned by :meth:`Worker.run`, logged at the end).
+
+    Attributes:
+        processed: Frames processed and published, per camera.
+        skipped: Frames skipped because the worker was behind, per camera.
+        dropped: Frames dropped by the pipeline (fail closed), per camera.
+        segments: Segments finished and announced.
+        journal_depth: Events left in the journal at the end.
+        events_lost: Events lost to a full journal.
+        source_errors: Source failures, per camera.
+    """
+
+    processed: Mapping[str, int]
+    skipped: Mapping[str, int]
+    dropped: Mapping[str, int]
+    segments: int
+    journal_depth: int
+    events_lost: int
+    source_errors: Mapping[str, int]
+
+
+def to_contract(dets: Detections, *, width: int, height: int) -> list[Detection]:
+    """The contract's detections of one frame (boxes clipped to the frame)."""
+    clipped = dets.clipped(width=width, height=height)
+    out = []
+    for i in range(len(clipped)):
+        x1, y1, x2, y2 = (float(v) for v in clipped.xyxy[i])
+        on_floor = bool(clipped.on_floor[i])
+        track = int(clipped.track_id[i])
+        out.append(Detection(
+            track_id=None if track == UNTRACKED else track,
+            confidence=float(np.clip(clipped.confidence[i], 0.0, 1.0)),
+            x1=x1, y1=y1, x2=x2, y2=y2,
+            floor_x=float(clipped.floor_xy[i, 0]) if on_floor else None,
+            floor_y=float(clipped.floor_xy[i, 1]) if on_floor else None,
+            zone_id=clipped.zone_id[i] if on_floor else None,
+            on_floor=on_floor,
+        ))
+    return out
+
+
+def projector_for(store: StoreConfig, camera: Camera) -> FloorProjector:
+    """The floor projector of a camera: its homography, floor region and the store's zones."""
+    return FloorProjector(
+        camera.homography,
+        floor_polygon=camera.floor_region or store.floor.polygon,
+        zones=store.zone_polygons(),
+    )
+
+
+class Worker:
+    """Serves several cameras of one store in one process (see the module docstring).
+
+    Attributes:
+        store: The store.
+        cameras: Per camera state, by id.
+        metrics: The worker's metrics.
+        publisher: Where events go.
+    """
+
+    def __init__(
+        self,
+        store: StoreConfig,
+        *,
+        processor: FrameProcessor,
+        publisher: Publisher,
+        config: WorkerConfig | None = None,
+        cameras: Sequence[str] | None = None,
+        metrics: WorkerMetrics | None = None,
+        sources: Mapping[str, Source] | None = None,
+        hot_url: str | None = None,
+    ) -> None:
+        """Wire the parts; nothing runs until :meth:`run`.
+
+        Args:
+            store: Store config (cameras, calibration, zones, hot tier, segment length).
+            processor: The vision pipeline (models already loaded).
+            publisher: Kafka publisher with its journal.
+            config: Worker settings.
+            cameras: Camera ids to serve (default: all of the store's).
+            metrics: Metrics to update (default: a fresh registry).
+            sources: Source per camera id, overriding the store's URLs (tests, benchmarks).
+            hot_url: Hot tier URL (default: the store's resolved hot tier).
+
+        Raises:
+            ConfigError: an unknown camera id.
+            UnsupportedSourceError: a camera's source URL cannot be read by any source.
+        """
+        self.store = store
+        self.config = config or WorkerConfig()
+        self.processor = processor
+        self.publisher = publisher
+        self.metrics = metrics or publisher.metrics or WorkerMetrics()
+        self.hot_url = hot_url or store.storage.resolved_hot_video()
+        chosen = [store.camera(c) for c in cameras] if cameras else list(store.cameras)
+        self._stop = threading.Event()
+        self._changed = threading.Condition(threading.Lock())
+        self.cameras: dict[str, CameraState] = {}
+        for cam in chosen:
+            src = (sources or {}).get(cam.id) or open_source(
+                cam.id, cam.source, fps=cam.fps, realtime=self.config.realtime,
+                loop=self.config.loop)
+            self.cameras[cam.id] = CameraState(camera=cam, source=src)
+        self._projectors = {cam.id: projector_for(store, cam) for cam in chosen}
+        self._heartbeat = time.monotonic()
+        self._running = False
+        self._segments_done = 0
+        self._server: MetricsServer | None = None
+        self._started = time.monotonic()
+
+    # -- control --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the run to end (safe from a signal handler or another thread)."""
+        self._stop.set()
+        with contextlib.suppress(RuntimeError), self._changed:
+            self._changed.notify_all()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """``(healthy, details)`` for ``/healthz``: healthy while the loop turns (< 10 s ago)."""
+        alive = self._running and time.monotonic() - self._heartbeat < 10.0
+        cams = {cid: st.summary() for cid, st in self.cameras.items()}
+        degraded = (not self.publisher.connected) or any(
+            not c["up"] and not c["finished"] for c in cams.values())
+        return alive, {"store_id": self.store.store_id, "degraded": degraded,
+                       "cameras": cams, **self.publisher.stats()}
+
+    # -- readers --------------------------------------------------------------------------
+
+    def _start_readers(self) -> None:
+        for cid, st in self.cameras.items():
+            st.mailbox = _Mailbox(lossless=not self.config.realtime, changed=self._changed)
+            reader = CameraReader(
+                st.source,
+                on_frame=self._frame_callback(st),
+                on_error=self._error_callback(st),
+                on_epoch=self._epoch_callback(st),
+                stop=self._stop,
+                backoff=Backoff(initial_s=self.config.backoff_initial_s,
+                                max_s=self.config.backoff_max_s),
+            )
+            st.reader = reader
+            st.thread = threading.Thread(target=self._run_reader, args=(st,),
+                                         name=f"camera-{cid}", daemon=True)
+            self.metrics.camera_up.labels(camera=cid).set(0)
+            st.thread.start()
+
+    def _run_reader(self, st: CameraState) -> None:
+        assert st.reader is not None
+        try:
+            st.reader.run()
+        finally:
+            st.up = False
+            self.metrics.camera_up.labels(camera=st.camera.id).set(0)
+            with self._changed:
+                self._changed.notify_all()
+
+    def _frame_callback(self, st: CameraState) -> Callable[[Frame], None]:
+        cid = st.camera.id
+
+        def on_frame(frame: Frame) -> None:
+            if not st.up:
+                st.up = True
+                self.metrics.camera_up.labels(camera=cid).set(1)
+                log.info("camera up", extra={"camera": cid, "epoch": frame.stream_epoch})
+            st.last_error = None
+            self.metrics.frames_read.labels(camera=cid).inc()
+            assert st.mailbox is not None
+            if st.mailbox.put(frame, self._stop):
+                st.skipped += 1
+                self.metrics.frames_skipped.labels(camera=cid).inc()
+
+        return on_frame
+
+    def _error_callback(self, st: CameraState) -> Callable[[SourceError], None]:
+        cid = st.camera.id
+
+        def on_error(exc: SourceError) -> None:
+            st.up = False
+            st.errors += 1
+            st.last_error = str(exc)
+            self.metrics.camera_up.labels(camera=cid).set(0)
+            self.metrics.source_errors.labels(camera=cid).inc()
+            log.error("camera source failed; retrying" if exc.transient
+                      else "camera source failed; giving up",
+                      extra={"camera": cid, "url": exc.url, "reason": exc.reason,
+                             "failures": st.errors})
+
+        return on_error
+
+    def _epoch_callback(self, st: CameraState) -> Callable[[int], None]:
+        def on_epoch(epoch: int) -> None:
+            log.info("camera stream opened", extra={"camera": st.camera.id, "epoch": epoch})
+
+        return on_epoch
+
+    # -- processing -----------------------------------------------------------------------
+
+    def _all_finished(self) -> bool:
+        return all(st.reader is not None and st.reader.finished.is_set()
+                   and (st.mailbox is None or st.mailbox.frame is None)
+                   for st in self.cameras.values())
+
+    def _next_batch(self) -> list[Frame]:
+        """Wait for frames; take the latest of each camera (waiting briefly for stragglers)."""
+        with self._changed:
+            while not self._stop.is_set():
+                ready = [st for st in self.cameras.values()
+                         if st.mailbox is not None and st.mailbox.frame is not None]
+                if ready:
+                    break
+                if self._all_finished():
+                    return []
+                self._heartbeat = time.monotonic()
+                self._changed.wait(0.5)
+            else:
+                return []
+        wait = self.config.batch_wait_ms / 1000.0
+        if wait > 0 and len(ready) < len(self.cameras):
+            deadline = time.monotonic() + wait
+            with self._changed:
+                while time.monotonic() < deadline:
+                    n = sum(1 for st in self.cameras.values()
+                            if st.mailbox is not None and st.mailbox.frame is not None)
+                    if n >= self._live_cameras():
+                        break
+                    self._changed.wait(max(0.0, deadline - time.monotonic()))
+        batch: list[Frame] = []
+        with self._changed:
+            for st in self.cameras.values():
+                if st.mailbox is None or len(batch) >= self.config.max_batch:
+                    continue
+                frame = st.mailbox.take()
+                if frame is not None:
+                    batch.append(frame)
+        return batch
+
+    def _live_cameras(self) -> int:
+        return sum(1 for st in self.cameras.values()
+                   if st.up and st.reader is not None and not st.reader.finished.is_set())
+
+    def _process(self, batch: list[Frame]) -> None:
+        for frame in batch:
+            st = self.cameras[frame.camera_id]
+            if st.epoch != frame.stream_epoch:
+                # New stream epoch: fresh tracker ids and blur memory for this camera.
+                self.processor.start_camera(frame.camera_id, epoch=frame.stream_epoch,
+                                            projector=self._projectors[frame.camera_id])
+                st.epoch = frame.stream_epoch
+        results = self.processor.process([(f.camera_id, f.image) for f in batch])
+        stage_sums: dict[str, float] = {}
+        for frame, res in zip(batch, results, strict=True):
+            self.metrics.stage_seconds.labels(stage="decode").observe(frame.decode_seconds)
+            for key, ms in res.timings_ms.items():
+                name = _STAGE_NAMES.get(key)
+                if name is not None:
+                    stage_sums[name] = stage_sums.get(name, 0.0) + ms / 1000.0
+            self._emit(frame, res)
+        for name, seconds in stage_sums.items():
+            self.metrics.stage_seconds.labels(stage=name).observe(seconds)
+
+    def _emit(self, frame: Frame, res: ProcessedFrame) -> None:
+        st = self.cameras[frame.camera_id]
+        cid = frame.camera_id
+        if res.dropped:
+            st.dropped += 1
+            reason = res.drop_reason or "unknown"
+            self.metrics.frames_dropped.labels(camera=cid, reason=reason).inc()
+            self._log_limited(st, "dropped", logging.WARNING, "frame dropped (fail closed)",
+                              camera=cid, epoch=frame.stream_epoch, index=frame.index,
+                              reason=res.drop_reason)
+            return
+        t0 = time.perf_counter()
+        latency_ms = max(0.0, (datetime.now(UTC) - frame.capture_time).total_seconds() * 1000)
+        event = FrameDetections.create(
+            store_id=self.store.store_id,
+            camera_id=cid,
+            stream_epoch=frame.stream_epoch,
+            frame_index=frame.index,
+            capture_time=frame.capture_time,
+            model_version=res.model_version,
+            frame_width=frame.width,
+            frame_height=frame.height,
+            latency_ms=latency_ms,
+            detections=to_contract(res.detections, width=frame.width, height=frame.height),
+        )
+        self.publisher.publish(event, capture_time=frame.capture_time)
+        t1 = time.perf_counter()
+        self.metrics.stage_seconds.labels(stage="publish").observe(t1 - t0)
+        st.processed += 1
+        self.metrics.observe_processed(cid)
+        if self.config.segments:
+            self._write_segment(st, res, frame.capture_time)
+            self.metrics.stage_seconds.labels(stage="segment").observe(time.perf_counter() - t1)
+
+    def _write_segment(self, st: CameraState, res: ProcessedFrame, capture: datetime) -> None:
+        if st.segments is None:
+            st.segments = SegmentWriter(
+                store_id=self.store.store_id, camera_id=st.camera.id, hot_url=self.hot_url,
+                segment_seconds=self.store.storage.segment_seconds, fps=st.camera.fps)
+        try:
+            done = st.segments.add(res, capture_time=capture)
+        except SegmentError as exc:
+            self._segment_failed(st, exc)
+            return
+        if done is not None:
+            self._announce(done)
+
+    def _segment_failed(self, st: CameraState, exc: SegmentError) -> None:
+        kind = "disk_full" if "disk full" in str(exc) else "write"
+        self.metrics.storage_errors.labels(kind=kind).inc()
+        self._log_limited(st, f"segment-{kind}", logging.ERROR, "video segment failed",
+                          camera=st.camera.id, uri=exc.uri, reason=exc.reason)
+
+    def _announce(self, segment: Any) -> None:
+        self.publisher.publish(segment, capture_time=None)
+        self._segments_done += 1
+        self.metrics.segments.inc()
+        log.info("segment finished", extra={"camera": segment.camera_id, "uri": segment.uri,
+                                            "frames": segment.frame_count,
+                                            "bytes": segment.bytes})
+
+    def _log_limited(self, st: CameraState, key: str, level: int, msg: str,
+                     **fields: Any) -> None:
+        """Log at most once per 10 s per camera and kind (a dead disk must not flood logs)."""
+        now = time.monotonic()
+        if now - st.last_log.get(key, 0.0) >= 10.0:
+            st.last_log[key] = now
+            log.log(level, msg, extra=fields)
+
+    # -- run ------------------------------------------------------------------------------
+
+    def run(self) -> WorkerReport:
+        """Serve the cameras until :meth:`stop`, ``duration_s``, or every source ended.
+
+        Returns:
+            A :class:`WorkerReport` of the run.
+        """
+        cfg = self.config
+        if cfg.metrics_port is not None:
+            self._server = MetricsServer(self.metrics, self.health, host=cfg.metrics_host,
+                                         port=cfg.metrics_port)
+            log.info("metrics endpoint", extra={"url": self._server.url + "/metrics",
+                                                "health": self._server.url + "/healthz"})
+        self._running = True
+        self._started = time.monotonic()
+        self._start_readers()
+        log.info("worker started", extra={"store": self.store.store_id,
+                                          "cameras": list(self.cameras),
+                                          "realtime": cfg.realtime})
+        try:
+            while not self._stop.is_set():
+                elapsed = time.monotonic() - self._started
+                if cfg.duration_s is not None and elapsed >= cfg.duration_s:
+                    break
+                batch = self._next_batch()
+                self._heartbeat = time.monotonic()
+                if not batch:
+                    if self._all_finished() or self._stop.is_set():
+                        break
+                    continue
+                self._process(batch)
+        finally:
+            report = self._shutdown()
+        return report
+
+    def _shutdown(self) -> WorkerReport:
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+        for st in self.cameras.values():
+            if st.thread is not None:
+                st.thread.join(timeout=5.0)
+            if st.segments is not None:
+                try:
+                    done = st.segments.finish()
+                except SegmentError as exc:
+                    self._segment_failed(st, exc)
+                    done = None
+                if done is not None:
+                    self._announce(done)
+        self.publisher.close(timeout_s=self.config.stop_timeout_s)
+        self._running = False
+        if self._server is not None:
+            self._server.close()
+        report = WorkerReport(
+            processed={c: s.processed for c, s in self.cameras.items()},
+            skipped={c: s.skipped for c, s in self.cameras.items()},
+            dropped={c: s.dropped for c, s in self.cameras.items()},
+            segments=self._segments_done,
+            journal_depth=self.publisher.journal.depth,
+            events_lost=self.publisher.lost,
+            source_errors={c: s.errors for c, s in self.cameras.items()},
+        )
+        log.info("worker stopped", extra={"processed": sum(report.processed.values()),
+                                          "skipped": sum(report.skipped.values()),
+                                          "dropped": sum(report.dropped.values()),
+                                          "segments": report.segments,
+                                          "journal_depth": report.journal_depth})
+        return report
+
+
+def build_processor(config: WorkerConfig) -> FrameProcessor:
+    """The vision pipeline with the models named in ``config`` (loaded and checked now).
+
+    Raises:
+        ModelLoadError: a model file is missing or unreadable.
+    """
+    from streaming.detector import load_detector
+    from streaming.privacy import FaceDetector
+    from streaming.tracker import HistogramEmbedder, NoAppearance
+
+    detector = load_detector(config.model, imgsz=config.imgsz, conf=config.conf,
+                             threads=config.threads)
+    faces = FaceDetector(config.face_model) if config.faces else None
+    embedder = HistogramEmbedder() if config.embedder == "histogram" else NoAppearance()
+    return FrameProcessor(detector=detector, face_detector=faces, embedder=embedder)
+
+
+def build_worker(
+    store: StoreConfig,
+    *,
+    config: WorkerConfig | None = None,
+    cameras: Sequence[str] | None = None,
+    bootstrap: str | None = None,
+    processor: FrameProcessor | None = None,
+    sources: Mapping[str, Source] | None = None,
+    on_ack: Callable[[Ack], None] | None = None,
+    hot_url: str | None = None,
+) -> Worker:
+    """A ready :class:`Worker`: models loaded, journal opened, producer connected (or
+    journaling when Kafka is away).
+
+    Args:
+        store: The store.
+        config: Worker settings.
+        cameras: Camera ids to serve (default: all).
+        bootstrap: Kafka bootstrap servers (default: the store's / the environment's /
+            the local broker).
+        processor: A pipeline to use instead of building one from ``config``.
+        sources: Sources overriding the store's URLs.
+        on_ack: Called for each record Kafka acknowledged.
+        hot_url: Hot tier override.
+
+    Raises:
+        ModelLoadError, ConfigError, JournalError, UnsupportedSourceError.
+    """
+    cfg = config or WorkerConfig()
+    if bootstrap is None:
+        from storeheat.services.kafka import bootstrap_servers
+
+        bootstrap = store.kafka.resolved_bootstrap() or bootstrap_servers()
+    metrics = WorkerMetrics()
+    journal = Journal(cfg.resolved_journal_dir(store.store_id), max_bytes=cfg.journal_max_bytes,
+                      fsync=cfg.journal_fsync)
+    if journal.depth:
+        log.info("journal from an earlier run will be replayed",
+                 extra={"journal": str(journal.path), "events": journal.depth})
+    publisher = Publisher(bootstrap=bootstrap, journal=journal, metrics=metrics,
+                          client_id=f"storeheat-{store.store_id}-{cfg.worker_id}",
+                          delivery_timeout_s=cfg.delivery_timeout_s,
+                          bootstrap_timeout_s=cfg.bootstrap_timeout_s, on_ack=on_ack)
+    try:
+        return Worker(store, processor=processor or build_processor(cfg), publisher=publisher,
+                      config=cfg, cameras=cameras, metrics=metrics, sources=sources,
+                      hot_url=hot_url)
+    except BaseException:
+        publisher.close(timeout_s=1.0)
+        raise
