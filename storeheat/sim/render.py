@@ -188,7 +188,8 @@ class CameraRenderer:
 
     def _finish(self, img: NDArray[np.uint8], t: float, frame: int) -> NDArray[np.uint8]:
         gains = self.light(t)
-        ramp = np.arange(256, dtype=np.float32)[:, None] * np.float32(gains)[None, :]
+        gain_row = np.array(gains, dtype=np.float32)[None, :]
+        ramp = np.arange(256, dtype=np.float32)[:, None] * gain_row
         lut = np.clip(ramp + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
         lit = cv2.LUT(img, lut)
         if not self.noise:
@@ -370,7 +371,8 @@ def _project_people(cam: PinholeCamera, crowd: Crowd) -> _Projected:
 def _draw_body(patch: NDArray[np.uint8], pp: _Projected, k: int, x0: int, y0: int,
                colours: NDArray[np.uint8]) -> None:
     """Draw person ``k`` into ``patch`` whose top-left pixel is (x0, y0) of the frame."""
-    origin = np.array([x0, y0], dtype=float)
+    # OpenCV draws integer coordinates at pixel centres; ours put centres at +0.5
+    origin = np.array([x0, y0], dtype=float) + 0.5
     q = np.round((pp.pts[k] - origin) * _SCALE).astype(np.int64).tolist()
     pt = {name: (q[i][0], q[i][1]) for i, name in enumerate(_POINTS)}
     head_rx, head_ry, limb, arm, face_rx, face_ry, eye_r, mouth_rx = pp.sizes[k].tolist()
@@ -379,8 +381,13 @@ def _draw_body(patch: NDArray[np.uint8], pp: _Projected, k: int, x0: int, y0: in
     dark = tuple(max(8, int(c * 0.75)) for c in trousers)
     line8 = cv2.LINE_8
     # legs (one darker), torso, arms, then the head
-    cv2.line(patch, pt["hip_l"], pt["foot_l"], dark, lt, line8, _SHIFT)
-    cv2.line(patch, pt["hip_r"], pt["foot_r"], trousers, lt, line8, _SHIFT)
+    # thick lines end in round caps: lift the feet by half the thickness so the sole (not
+    # the cap's edge) touches the floor point
+    lift = int(round((lt - 1) / 2 * _SCALE))
+    foot_l = (pt["foot_l"][0], pt["foot_l"][1] - lift)
+    foot_r = (pt["foot_r"][0], pt["foot_r"][1] - lift)
+    cv2.line(patch, pt["hip_l"], foot_l, dark, lt, line8, _SHIFT)
+    cv2.line(patch, pt["hip_r"], foot_r, trousers, lt, line8, _SHIFT)
     torso = np.array([pt["hip_ol"], pt["sh_l"], pt["sh_r"], pt["hip_or"]], dtype=np.int32)
     cv2.fillConvexPoly(patch, torso, shirt, line8, _SHIFT)
     sleeve = tuple(max(8, int(c * 0.85)) for c in shirt)
@@ -427,17 +434,18 @@ def _static_scene(store: StoreConfig,
     tx, ty = hit[..., 0] / 0.6, hit[..., 1] / 0.6
     checker = ((np.floor(tx) + np.floor(ty)) % 2 == 0)
     grout = (np.abs(tx - np.round(tx)) < 0.03) | (np.abs(ty - np.round(ty)) < 0.03)
-    tile = np.where(checker[..., None], np.float32([196, 200, 204]), np.float32([178, 184, 188]))
-    tile = np.where(grout[..., None], np.float32([120, 124, 128]), tile)
+    tile = np.where(checker[..., None], np.array([196, 200, 204], dtype=np.float32),
+                    np.array([178, 184, 188], dtype=np.float32))
+    tile = np.where(grout[..., None], np.array([120, 124, 128], dtype=np.float32), tile)
     img[floor] = tile[floor]
     # walls: pale with a dark skirting board and a window band on the front wall
-    wall_col = np.where((hit[..., 2] < 0.15)[..., None], np.float32([70, 75, 80]),
-                        np.float32([190, 215, 225]))
+    wall_col = np.where((hit[..., 2] < 0.15)[..., None], np.array([70, 75, 80], dtype=np.float32),
+                        np.array([190, 215, 225], dtype=np.float32))
     window = (axis == 1) & (hit[..., 1] < 0.01 + 0 * hit[..., 1]) & (hit[..., 2] > 1.0) \
         & (hit[..., 2] < 2.6)
-    wall_col = np.where(window[..., None], np.float32([245, 235, 220]), wall_col)
+    wall_col = np.where(window[..., None], np.array([245, 235, 220], dtype=np.float32), wall_col)
     img[wall] = wall_col[wall]
-    img[ceiling] = np.float32([215, 215, 210])
+    img[ceiling] = np.array([215, 215, 210], dtype=np.float32)
     shade = np.where(axis == 0, 0.86, np.where(axis == 1, 0.95, 1.0))
     img *= shade[..., None]
     depth = np.full((h, w), np.inf, dtype=np.float32)
@@ -482,10 +490,10 @@ def _shelf_colours(p: NDArray[np.float64], face: NDArray[np.int64], lo: NDArray[
     idx = (slot * 7 + level * 13) % 64
     col = palette[idx]
     frame_band = (np.abs(p[..., 2] / 0.36 - np.round(p[..., 2] / 0.36)) < 0.08)
-    col = np.where(frame_band[..., None], np.float32([90, 95, 100]), col)
+    col = np.where(frame_band[..., None], np.array([90, 95, 100], dtype=np.float32), col)
     long_axis_x = (hi[0] - lo[0]) > (hi[1] - lo[1])
     end_face = (face == 0) if long_axis_x else (face == 1)
-    col = np.where(end_face[..., None], np.float32([60, 60, 170]), col)
-    col = np.where((face == 2)[..., None], np.float32([110, 110, 110]), col)
+    col = np.where(end_face[..., None], np.array([60, 60, 170], dtype=np.float32), col)
+    col = np.where((face == 2)[..., None], np.array([110, 110, 110], dtype=np.float32), col)
     shade = np.where(face == 0, 0.8, np.where(face == 1, 0.92, 1.0))
     return np.asarray(col * shade[..., None], dtype=np.float32)

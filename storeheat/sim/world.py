@@ -396,7 +396,7 @@ class World:
         colours = []
         for _ in range(2):
             h, s, v = rng.uniform(0, 180), rng.uniform(0.2, 0.9), rng.uniform(0.25, 0.95)
-            hsv = np.uint8([[[int(h), int(s * 255), int(v * 255)]]])
+            hsv = np.array([[[int(h), int(s * 255), int(v * 255)]]], dtype=np.uint8)
             bgr = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
             colours.append(tuple(int(max(8, c)) for c in bgr))
         skin = SKIN_TONES[int(rng.integers(len(SKIN_TONES)))]
@@ -428,10 +428,12 @@ class World:
         service = float(rng.lognormal(math.log(sc.service_median_s), sc.service_sigma))
         t = self.step_index * STEP_S
         for m in range(size):
-            offset = rng.normal(0.0, 0.35, size=2) if m else np.zeros(2)
-            pos = base + offset
-            if not bool(self.nav.is_free(pos[None])[0]):
-                pos = base.copy()
+            pos = base.copy()
+            for _ in range(6 if m else 0):  # companions stand beside, on free floor
+                trial = base + rng.normal(0.0, 0.4, size=2)
+                if bool(self.nav.is_free(trial[None])[0]):
+                    pos = trial
+                    break
             agent = _Agent(
                 pid=self._next_pid, group=group, appearance=self._appearance(), speed=speed,
                 plan=list(plan),
@@ -537,6 +539,13 @@ class World:
         dist = np.sqrt((diff**2).sum(-1))
         np.fill_diagonal(dist, np.inf)
         close = dist < PERSONAL_M
+        # people on the very same spot: separate them along x by index (deterministic)
+        same = dist < 1e-6
+        if same.any():
+            idx = np.arange(n)
+            diff[..., 0] = np.where(same, np.sign(idx[:, None] - idx[None, :]) * 1e-3,
+                                    diff[..., 0])
+            dist = np.where(same, 1e-3, dist)
         push = np.where(close[..., None],
                         diff / np.maximum(dist, 1e-6)[..., None]
                         * ((PERSONAL_M - np.minimum(dist, PERSONAL_M)) / PERSONAL_M)[..., None],
