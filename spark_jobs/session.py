@@ -106,7 +106,7 @@ def spark_jars(*, offline: bool = False) -> list[Path]:
 
 
 def lake_root(value: str | os.PathLike[str] | None = None) -> str:
-    """The lake root as Spark sees it: ``value``, else ``$STOREHEAT_LAKE_ROOT``, else ``.state/lake``.
+    """The lake root: ``value``, else ``$STOREHEAT_LAKE_ROOT``, else ``.state/lake``.
 
     Local paths become absolute paths; URLs (``s3a://bucket/lake``) are kept as given.
     """
