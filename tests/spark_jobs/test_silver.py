@@ -21,9 +21,9 @@ from spark_jobs.silver import (
 )
 from tests.spark_jobs.events import (
     BRONZE_DDL,
-    bronze_rows,
     broken,
     broken_detection,
+    bronze_rows,
     frame,
     segment,
 )
