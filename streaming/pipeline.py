@@ -40,7 +40,7 @@ class TrackerOptions:
 
     max_age: int = 15
     n_init: int = 3
-    max_cosine_distance: float = 0.3
+    max_cosine_distance: float | None = None  # None: the embedder's own gate
     max_iou_distance: float = 0.7
     nn_budget: int = 30
 

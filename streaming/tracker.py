@@ -57,9 +57,12 @@ class Embedder(Protocol):
 
     Attributes:
         name: Short label for logs and benchmarks.
+        max_cosine_distance: The appearance gate that suits these features (DeepSORT never
+            matches a track and a detection further apart than this).
     """
 
     name: str
+    max_cosine_distance: float
 
     def embed_batch(self, items: Sequence[tuple[Frame, NDArray[np.float32]]]) -> list[Features]:
         """Features for the boxes of several frames (``(frame, xyxy)`` pairs), in one call.
@@ -74,6 +77,7 @@ class NoAppearance:
     """A constant feature: association by motion and IoU only (the SORT baseline)."""
 
     name = "none"
+    max_cosine_distance = 0.5  # every distance is 0: the gate never bites
 
     def embed_batch(self, items: Sequence[tuple[Frame, NDArray[np.float32]]]) -> list[Features]:
         return [np.ones((len(xyxy), 1), dtype=np.float32) for _, xyxy in items]
@@ -90,6 +94,9 @@ class HistogramEmbedder:
     """
 
     name = "hsv-hist"
+    # On MOT17-mini ground truth (02/04/05/10/13, 3-7 frames apart) the same person is at
+    # cosine distance p50 0.03 / p95 0.08, different persons p5 0.17 / p50 0.35.
+    max_cosine_distance = 0.2
 
     def __init__(
         self,
@@ -190,6 +197,10 @@ class MobileNetEmbedder:
         self.input_size = input_size
         self.max_batch = max_batch
         self.name = f"mobilenet-{input_size[0]}x{input_size[1]}"
+        # Small inputs give noisier features: on MOT17-mini ground truth the same person is at
+        # p95 0.42 (64×128) vs 0.20 (224×224), different persons at p5 0.36 vs 0.18.
+        small = input_size[0] * input_size[1] < 160 * 160
+        self.max_cosine_distance = 0.4 if small else 0.2
         self._mean = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
         self._std = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
 
@@ -239,7 +250,7 @@ class CameraTracker:
         embedder: Embedder | None = None,
         max_age: int = 15,
         n_init: int = 3,
-        max_cosine_distance: float = 0.3,
+        max_cosine_distance: float | None = None,
         max_iou_distance: float = 0.7,
         nn_budget: int = 30,
     ) -> None:
@@ -251,7 +262,8 @@ class CameraTracker:
             embedder: Appearance features; default :class:`HistogramEmbedder`.
             max_age: Frames a track survives without a detection (15 = 3 s at 5 fps).
             n_init: Consecutive detections before a track is confirmed (gets an id out).
-            max_cosine_distance: Appearance gate: larger distances never match.
+            max_cosine_distance: Appearance gate: larger distances never match; default
+                the embedder's own :attr:`Embedder.max_cosine_distance`.
             max_iou_distance: IoU gate of the second (IoU) matching stage.
             nn_budget: Features remembered per track.
         """
@@ -263,7 +275,11 @@ class CameraTracker:
         self._deepsort = DeepSort(
             max_age=max_age,
             n_init=n_init,
-            max_cosine_distance=max_cosine_distance,
+            max_cosine_distance=(
+                self.embedder.max_cosine_distance
+                if max_cosine_distance is None
+                else max_cosine_distance
+            ),
             max_iou_distance=max_iou_distance,
             nn_budget=nn_budget,
             embedder=None,  # features come from our embedders, batched across cameras
