@@ -50,6 +50,31 @@ LOCAL_CONF: dict[str, str] = {
 }
 
 
+_LOG4J2 = """\
+# Written by storeheat for spark-submit'd jobs: warnings only, on stderr (the task log).
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+"""
+
+
+def log4j_conf() -> dict[str, str]:
+    """Driver JVM options pointing log4j at a WARN-level config (INFO floods the task log)."""
+    from storeheat.paths import warehouse_dir
+
+    path = warehouse_dir() / "log4j2-submit.properties"
+    if not path.exists() or path.read_text() != _LOG4J2:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_LOG4J2)
+    return {"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{path}"}
+
+
 def job_application(module: str) -> str:
     """The file ``spark-submit`` runs for job module ``module`` (e.g. ``"spark_jobs.gold"``).
 
@@ -154,6 +179,7 @@ class StoreheatSparkSubmitOperator(SparkSubmitOperator):
         conf = dict(DELTA_CONF)
         if master.startswith("local"):
             conf.update(LOCAL_CONF)
+            conf.update(log4j_conf())
         conf.update(self.conf or {})
         self.conf = conf
         self.jars = ",".join(j for j in (submit_jars(), self.jars or "") if j)
