@@ -185,10 +185,12 @@ def _run(store: StoreConfig, sc: Scenario, *, out: Path, seconds: float, seed: i
         "# Written by `storeheat sim`: the simulated store, cameras calibrated from their\n"
         "# poses; each sim:// source replays this run live (same scenario and seed).\n"
         + store_yaml(store))
-    video_cams = [c.model_copy(update={"source": f"video/{c.id}.mp4"}) for c in store.cameras]
-    (out / "store-video.yaml").write_text(
-        "# Same store, each camera reading this run's mp4 (paths relative to this file).\n"
-        + store_yaml(store.model_copy(update={"cameras": video_cams})))
+    if write_video:
+        video_cams = [c.model_copy(update={"source": f"video/{c.id}.mp4"})
+                      for c in store.cameras]
+        (out / "store-video.yaml").write_text(
+            "# Same store, each camera reading this run's mp4 (paths relative to this file).\n"
+            + store_yaml(store.model_copy(update={"cameras": video_cams})))
     max_in_view = {cid: w.max_in_view for cid, w in writers.items()}
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     files = sorted(set(files) | {"run.json"})
