@@ -144,6 +144,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the worker until SIGTERM/SIGINT, ``--duration`` or the end of every source."""
     import os
+    from pathlib import Path
 
     from storeheat.config import load_store_config
     from storeheat.paths import REPO_ROOT
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     store = load_store_config(path)
     cfg = worker_config(_options(args))
     worker = build_worker(store, config=cfg, cameras=args.cameras, bootstrap=args.bootstrap,
-                          hot_url=args.hot_video)
+                          hot_url=args.hot_video, source_base_dir=Path(path).resolve().parent)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         logging.getLogger(__name__).info("stopping", extra={"signal": signal.Signals(signum).name})

@@ -308,7 +308,7 @@ class Journal:
                 self._maybe_sync()
             except OSError as exc:
                 self._undo(start)
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                     raise JournalFullError(
                         str(self.path), f"disk full ({exc.strerror}); record not stored"
                     ) from exc

@@ -251,7 +251,8 @@ class SegmentWriter:
         if problem is not None:
             with contextlib.suppress(OSError):
                 seg.local_path.unlink()
-            raise SegmentError(seg.final_uri, f"not written completely: {problem}")
+            raise SegmentError(seg.final_uri, f"not written completely (disk full or write "
+                               f"error): {problem}")
         digest = hashlib.sha256()
         try:
             with open(seg.local_path, "rb") as fh:

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -185,6 +186,7 @@ class Worker:
         metrics: WorkerMetrics | None = None,
         sources: Mapping[str, Source] | None = None,
         hot_url: str | None = None,
+        source_base_dir: Path | None = None,
     ) -> None:
         """Wire the parts; nothing runs until :meth:`run`.
 
@@ -197,6 +199,8 @@ class Worker:
             metrics: Metrics to update (default: a fresh registry).
             sources: Source per camera id, overriding the store's URLs (tests, benchmarks).
             hot_url: Hot tier URL (default: the store's resolved hot tier).
+            source_base_dir: Folder relative source paths are resolved against (the store
+                YAML's folder).
 
         Raises:
             ConfigError: an unknown camera id.
@@ -215,7 +219,7 @@ class Worker:
         for cam in chosen:
             src = (sources or {}).get(cam.id) or open_source(
                 cam.id, cam.source, fps=cam.fps, realtime=self.config.realtime,
-                loop=self.config.loop)
+                loop=self.config.loop, base_dir=source_base_dir)
             self.cameras[cam.id] = CameraState(camera=cam, source=src)
         self._projectors = {cam.id: projector_for(store, cam) for cam in chosen}
         self._heartbeat = time.monotonic()
@@ -427,7 +431,8 @@ class Worker:
             self._announce(done)
 
     def _segment_failed(self, st: CameraState, exc: SegmentError) -> None:
-        kind = "disk_full" if "disk full" in str(exc) else "write"
+        kind = ("incomplete" if "not written completely" in exc.reason
+                else "disk_full" if "disk full" in exc.reason else "write")
         self.metrics.storage_errors.labels(kind=kind).inc()
         self._log_limited(st, f"segment-{kind}", logging.ERROR, "video segment failed",
                           camera=st.camera.id, uri=exc.uri, reason=exc.reason)
@@ -547,6 +552,7 @@ def build_worker(
     sources: Mapping[str, Source] | None = None,
     on_ack: Callable[[Ack], None] | None = None,
     hot_url: str | None = None,
+    source_base_dir: Path | None = None,
 ) -> Worker:
     """A ready :class:`Worker`: models loaded, journal opened, producer connected (or
     journaling when Kafka is away).
@@ -561,6 +567,7 @@ def build_worker(
         sources: Sources overriding the store's URLs.
         on_ack: Called for each record Kafka acknowledged.
         hot_url: Hot tier override.
+        source_base_dir: Folder relative source paths are resolved against.
 
     Raises:
         ModelLoadError, ConfigError, JournalError, UnsupportedSourceError.
@@ -583,7 +590,7 @@ def build_worker(
     try:
         return Worker(store, processor=processor or build_processor(cfg), publisher=publisher,
                       config=cfg, cameras=cameras, metrics=metrics, sources=sources,
-                      hot_url=hot_url)
+                      hot_url=hot_url, source_base_dir=source_base_dir)
     except BaseException:
         publisher.close(timeout_s=1.0)
         raise
