@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Spark SQL shell on the lake. Statements end with ';'. "
         "Example: storeheat sql -e \"SELECT count(*) FROM storeheat.silver_detections\"",
     )
-    sql.add_argument("-e", "--execute", metavar="SQL", help="run this statement and exit")
+    sql.add_argument("-e", "--execute", metavar="SQL",
+                     help="run this statement (or ';'-separated statements) and exit")
     sql.add_argument("-f", "--file", type=argparse.FileType("r"), help="run the statements "
                      "of this file and exit")
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown per result")
@@ -68,7 +69,7 @@ def _session(args: argparse.Namespace, app: str) -> SparkSession:
 def _sql(args: argparse.Namespace) -> int:
     spark = _session(args, "storeheat-sql")
     if args.execute:
-        return run_statements(spark, [args.execute], max_rows=args.max_rows)
+        return run_statements(spark, split_statements(args.execute), max_rows=args.max_rows)
     if args.file:
         return run_statements(spark, split_statements(args.file.read()), max_rows=args.max_rows)
     return repl(spark, max_rows=args.max_rows)

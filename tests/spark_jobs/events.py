@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,7 +82,7 @@ def broken_detection(event: FrameDetections, index: int, **changes: Any) -> byte
     return json.dumps(data).encode()
 
 
-def bronze_rows(values: list[bytes | None], *, topic: str) -> list[tuple[Any, ...]]:
+def bronze_rows(values: Sequence[bytes | None], *, topic: str) -> list[tuple[Any, ...]]:
     """Bronze-shaped tuples (key, value, topic, partition, offset, kafka_timestamp)."""
     return [
         (b"s1/cam1", v, topic, 0, offset, T0 + timedelta(seconds=offset))
