@@ -35,7 +35,7 @@ def test_events_reach_kafka_keyed_by_camera_and_contract_valid(
     pub.close()
     got = read_topic(kafka_bootstrap, DETECTIONS.name, want=[e.event_id for e in events],
                      where={"stream_epoch": epoch})
-    assert sorted(v["event_id"] for _, v in got) == sorted(e.event_id for e in events)
+    assert sorted(str(v["event_id"]) for _, v in got) == sorted(e.event_id for e in events)
     for key, value in got:
         assert key == record_key("demo-store", str(value["camera_id"]))
         FrameDetections.from_dict(value)  # raises if the record breaks the contract

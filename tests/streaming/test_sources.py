@@ -30,7 +30,7 @@ def write_clip(path: Path, *, frames: int = 30, fps: float = 15.0, size: tuple[i
                ) -> Path:
     """A small mp4 whose frame i has a bright square at x = 2*i (so frames are distinguishable)."""
     w, h = size
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     assert out.isOpened()
     for i in range(frames):
         img = np.zeros((h, w, 3), np.uint8)
@@ -43,7 +43,7 @@ def write_clip(path: Path, *, frames: int = 30, fps: float = 15.0, size: tuple[i
 def read_all(source: VideoFileSource | ImageFolderSource | StreamSource, limit: int = 1000
              ) -> list[Frame]:
     source.open()
-    frames = []
+    frames: list[Frame] = []
     while len(frames) < limit:
         f = source.read()
         if f is None:
@@ -97,7 +97,7 @@ def test_unreadable_files_name_camera_and_file(tmp_path: Path, make, match: str)
 ])
 def test_truncated_file_is_an_error(tmp_path: Path, fourcc: str, suffix: str, match: str) -> None:
     path = tmp_path / f"cut{suffix}"
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 15.0, (320, 240))
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), 15.0, (320, 240))
     rng = np.random.default_rng(0)
     for _ in range(60):
         out.write(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
