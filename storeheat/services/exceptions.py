@@ -109,3 +109,21 @@ class JarFetchError(DependencyFetchError):
         self.group = group
         self.coordinates = tuple(coordinates)
         super().__init__(message)
+
+
+class PackageInstallError(DependencyFetchError):
+    """A service's own virtualenv could not be created or its packages installed.
+
+    Transient: usually the package registry was unreachable.
+
+    Attributes:
+        venv: The virtualenv folder.
+        requirement: What was being installed.
+        log_file: The installer's output.
+    """
+
+    def __init__(self, message: str, *, venv: Path, requirement: str, log_file: Path) -> None:
+        self.venv = venv
+        self.requirement = requirement
+        self.log_file = log_file
+        super().__init__(f"{message} (installing {requirement} into {venv}; log: {log_file})")

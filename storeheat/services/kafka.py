@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
-import fcntl
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +35,15 @@ from storeheat.services.exceptions import (
     ServiceStartError,
     ServiceUnreachableError,
     TopicError,
+)
+from storeheat.services.process import (
+    accepts,
+    cmdline,
+    locked,
+    pid_alive,
+    port_free,
+    tail,
+    terminate,
 )
 
 log = logging.getLogger(__name__)
@@ -126,62 +131,6 @@ def bootstrap_servers() -> str:
         ConfigError: ``STOREHEAT_KAFKA_PORT`` is not a port number.
     """
     return external_bootstrap() or f"{HOST}:{_env_port(PORT_ENV, DEFAULT_PORT)}"
-
-
-def _port_free(port: int) -> bool:
-    # Java binds with SO_REUSEADDR, so a port only in TIME_WAIT is usable; mimic that.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
-def _accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by us) still answers kill(0).
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 64_000))
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _cluster_id() -> str:
@@ -348,16 +297,9 @@ class LocalKafka:
 
     # -- process -----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
         # Serialises start/stop of this broker across processes (two `services up` at once).
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / "kafka.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return locked(self.state_dir / "kafka.lock")
 
     def pid(self) -> int | None:
         """The pid of this broker if it runs (checked against its command line), else None."""
@@ -366,9 +308,9 @@ class LocalKafka:
             pid = int(record["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return None
-        cmd = _cmdline(pid)
+        cmd = cmdline(pid)
         # Guards against a recycled pid belonging to some other program.
         if _MAIN_CLASS not in cmd or str(self.config_file) not in cmd:
             return None
@@ -415,13 +357,13 @@ class LocalKafka:
                 service="kafka",
                 log_file=self.log_file,
                 exit_code=proc.returncode,
-                log_tail=_tail(self.log_file),
+                log_tail=tail(self.log_file),
             )
 
     def _check_ports(self) -> None:
         for port, env in ((self.port, self._port_env),
                           (self.controller_port, self._controller_port_env)):
-            if not _port_free(port):
+            if not port_free(port):
                 raise PortInUseError(service="kafka", port=port, env_var=env,
                                      log_file=self.log_file)
 
@@ -481,42 +423,33 @@ class LocalKafka:
             code = proc.poll() if proc is not None else None
             if code is not None or (proc is None and self.pid() is None):
                 self._raise_exited(code)
-            if _accepts(HOST, self.port) and _metadata_ok(self.bootstrap, timeout_s=5.0):
+            if accepts(HOST, self.port) and _metadata_ok(self.bootstrap, timeout_s=5.0):
                 return
             if time.monotonic() > deadline:
                 raise ServiceStartError(
                     f"broker on port {self.port} did not answer within {timeout_s:.0f} s",
-                    service="kafka", log_file=self.log_file, log_tail=_tail(self.log_file),
+                    service="kafka", log_file=self.log_file, log_tail=tail(self.log_file),
                     transient=True,
                 )
             time.sleep(0.25)
 
     def _raise_exited(self, code: int | None) -> None:
-        tail = _tail(self.log_file)
-        if "Address already in use" in tail or "BindException" in tail:
-            port = self.controller_port if f":{self.controller_port}" in tail else self.port
+        last = tail(self.log_file)
+        if "Address already in use" in last or "BindException" in last:
+            port = self.controller_port if f":{self.controller_port}" in last else self.port
             env = self._controller_port_env if port == self.controller_port else self._port_env
             raise PortInUseError(service="kafka", port=port, env_var=env, log_file=self.log_file)
         raise ServiceStartError(
             f"broker (port {self.port}, data {self.data_dir}) exited during start-up"
             + (f" with code {code}" if code is not None else ""),
-            service="kafka", log_file=self.log_file, exit_code=code, log_tail=tail,
+            service="kafka", log_file=self.log_file, exit_code=code, log_tail=last,
         )
 
     @staticmethod
     def _terminate(pid: int, *, timeout_s: float) -> None:
-        try:
-            os.kill(pid, signal.SIGTERM)  # Kafka's shutdown hook flushes and closes the logs
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not _pid_alive(pid):
-                return
-            time.sleep(0.1)
-        log.warning("kafka pid %d ignored SIGTERM for %.0f s; killing it", pid, timeout_s)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        # SIGTERM runs Kafka's shutdown hook, which flushes and closes the logs cleanly.
+        if not terminate(pid, timeout_s=timeout_s):
+            log.warning("kafka pid %d ignored SIGTERM for %.0f s; killed it", pid, timeout_s)
 
     def stop(self, *, timeout_s: float = 60.0) -> bool:
         """Stop the broker cleanly (SIGTERM, then SIGKILL after ``timeout_s``); data is kept.
@@ -750,6 +683,6 @@ def status() -> ServiceStatus:
     external = external_bootstrap()
     if external:
         host, _, port = external.split(",")[0].rpartition(":")
-        up = _accepts(host or "localhost", int(port)) if port.isdigit() else False
+        up = accepts(host or "localhost", int(port)) if port.isdigit() else False
         return ServiceStatus("kafka", up, external, f"external ({BOOTSTRAP_ENV})")
     return LocalKafka.from_env().status()
