@@ -222,3 +222,27 @@ def test_corrupt_face_model_is_a_load_error(tmp_path: Path) -> None:
     bad.write_bytes(b"garbage" * 100)
     with pytest.raises(ModelLoadError, match="cannot load it as a YuNet model"):
         FaceDetector(bad)
+
+
+def test_no_leakage_on_real_walking_faces_from_head_regions_alone(yunet: FaceDetector) -> None:
+    """Person boxes alone (no face detector) cover every face YuNet sees on real footage.
+
+    Faces found by YuNet in the raw frames serve as the faces to protect; leakage is judged
+    by ``storeheat.evaluation.leakage`` (detail kept and correlated with the original).
+    """
+    from storeheat.evaluation.leakage import combine_leakage, measure_leakage
+    from streaming.detector import load_detector
+    from tests.streaming.conftest import YOLOX_NANO
+
+    detector = load_detector(YOLOX_NANO, conf=0.3)
+    memory = BlurMemory()
+    reports = []
+    for frame in gif_frames("face-demographics-walking.gif", limit=20):
+        [persons] = detector.detect_batch([frame])
+        faces = yunet.detect(frame).xyxy
+        out = anonymise(frame, persons, face_detector=None, memory=memory)
+        xywh = np.column_stack([faces[:, :2], faces[:, 2:] - faces[:, :2]])
+        reports.append(measure_leakage(frame, out.frame, xywh))
+    total = combine_leakage(reports)
+    assert total.visible >= 20
+    assert total.leaked == 0, [f for f in total.faces if f.leaked]
