@@ -464,10 +464,9 @@ def _static_scene(store: StoreConfig,
         hit_shelf = (t_near <= t_far) & (t_near > 0) & (t_near < t_best)
         if not hit_shelf.any():
             continue
-        face = np.argmax(tmin, axis=2)
-        p = c + rays * t_near[..., None]
-        col = _shelf_colours(p, face, lo, hi, si)
-        img[hit_shelf] = col[hit_shelf]
+        face = np.argmax(tmin[hit_shelf], axis=1)
+        p = c + rays[hit_shelf] * t_near[hit_shelf][:, None]
+        img[hit_shelf] = _shelf_colours(p, face, lo, hi, si)
         depth[hit_shelf] = t_near[hit_shelf]
         t_best = np.where(hit_shelf, t_near, t_best)
     # gentle falloff with distance and vignetting

@@ -134,7 +134,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "normal": Scenario(
         name="normal",
-        description="Lunchtime: a steady flow of shoppers, short queues.",
+        description="Lunchtime: a steady flow of shoppers, queues at three tills.",
         start_time=_utc(12, 0),
         arrivals_per_hour=360.0,
         initial_groups=24,
