@@ -198,8 +198,10 @@ class Journal:
         except OSError as exc:
             raise JournalError(str(p), f"cannot write the cursor: {exc}") from exc
 
-    def _scan(self, number: int, start: int) -> tuple[list[tuple[bytes, int]], int, bool]:
-        """Records of one file from ``start``: (payload, end offset) list, last good end, torn."""
+    def _scan(self, number: int, start: int, limit: int | None = None
+              ) -> tuple[list[tuple[bytes, int]], int, bool]:
+        """Records of one file from ``start`` (at most ``limit``): (payload, end offset) list,
+        last good end, torn."""
         path = self.path / _file_name(number)
         out: list[tuple[bytes, int]] = []
         try:
@@ -218,6 +220,8 @@ class Journal:
                         return out, pos, True
                     pos += _HEADER.size + length
                     out.append((payload, pos))
+                    if limit is not None and len(out) >= limit:
+                        return out, pos, False
         except FileNotFoundError:
             return out, start, False
         except OSError as exc:
@@ -340,19 +344,25 @@ class Journal:
     def peek(self, max_records: int = 500) -> list[Entry]:
         """Up to ``max_records`` oldest unacknowledged records, in append order."""
         out: list[Entry] = []
+        if max_records <= 0:
+            return out
         with self._lock:
             self._write_handle.flush()
             for number in list(self._files):
                 start = self._cursor.offset if number == self._cursor.file else 0
-                records, _, _ = self._scan(number, start)
+                records, _, _ = self._scan(number, start, max_records - len(out))
                 for payload, end in records:
                     out.append(Entry(JournalRecord.decode(payload), Position(number, end)))
                     if len(out) >= max_records:
                         return out
         return out
 
-    def ack(self, position: Position) -> None:
+    def ack(self, position: Position, *, count: int | None = None) -> None:
         """Everything before ``position`` reached Kafka: forget it (files are deleted whole).
+
+        Args:
+            position: ``next_position`` of the last acknowledged entry.
+            count: How many records that is, when the caller knows (saves a re-read).
 
         Raises:
             JournalError: the cursor cannot be written.
@@ -361,7 +371,7 @@ class Journal:
             if position <= self._cursor:
                 return
             acked = 0
-            for number in self._files:
+            for number in self._files if count is None else ():
                 if number > position.file:
                     break
                 start = self._cursor.offset if number == self._cursor.file else 0
@@ -372,7 +382,7 @@ class Journal:
                     acked += 1
             self._write_cursor(position)
             self._cursor = position
-            self._count = max(0, self._count - acked)
+            self._count = max(0, self._count - (acked if count is None else count))
             for number in [n for n in self._files if n < position.file]:
                 with contextlib.suppress(OSError):
                     (self.path / _file_name(number)).unlink()

@@ -348,10 +348,10 @@ class Publisher:
                         log.info("journal drained; sending to kafka directly again")
                         return
                 continue
-            futures = [producer.send(e.record.topic, value=e.record.value, key=e.record.key)
-                       for e in entries]
             acked = 0
             try:
+                futures = [producer.send(e.record.topic, value=e.record.value, key=e.record.key)
+                           for e in entries]
                 producer.flush(timeout=self._delivery_timeout_s + 5.0)
                 for f in futures:
                     f.get(timeout=0)
@@ -359,7 +359,7 @@ class Publisher:
             except Exception as exc:  # delivery failed: keep the rest for the next probe
                 self._count_error(exc)
                 if acked:
-                    self.journal.ack(entries[acked - 1].next_position)
+                    self.journal.ack(entries[acked - 1].next_position, count=acked)
                 for e in entries[:acked]:
                     self._acked(e.record, replayed=True)
                 self._update_gauges()
@@ -371,7 +371,7 @@ class Publisher:
                 self._retire(producer, timeout_s=0.0)
                 self._update_gauges()
                 return
-            self.journal.ack(entries[-1].next_position)
+            self.journal.ack(entries[-1].next_position, count=len(entries))
             for e in entries:
                 self._acked(e.record, replayed=True)
             self._update_gauges()

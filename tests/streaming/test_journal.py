@@ -104,3 +104,16 @@ def test_bad_limits_are_rejected(tmp_path: Path, max_bytes: int, file_bytes: int
                                  error: type[Exception]) -> None:
     with pytest.raises(error, match="positive"):
         Journal(tmp_path / "j", max_bytes=max_bytes, file_bytes=file_bytes)
+
+
+def test_ack_with_a_known_count_matches_a_counted_ack(tmp_path: Path) -> None:
+    counted, told = Journal(tmp_path / "a", file_bytes=120), Journal(tmp_path / "b", file_bytes=120)
+    for j in (counted, told):
+        for i in range(9):
+            j.append(_rec(i))
+    batch = counted.peek(5)
+    counted.ack(batch[-1].next_position)
+    told.ack(told.peek(5)[-1].next_position, count=5)
+    assert counted.depth == told.depth == 4
+    assert _values(counted.peek(10)) == _values(told.peek(10)) == [5, 6, 7, 8]
+    assert counted.peek(0) == []

@@ -247,3 +247,70 @@ def test_health_and_metrics_endpoints_answer_while_running(
     detect = registry.get_sample_value(  # type: ignore[attr-defined]
         "storeheat_worker_stage_seconds_count", {"stage": "detect"})
     assert detect is not None and detect > 0
+
+
+def test_sigterm_stops_gracefully_flushing_events_and_closing_the_segment(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    import yaml
+
+    from storeheat.paths import REPO_ROOT
+    from tests.streaming.runtime_helpers import free_ports
+
+    clip = tmp_path / "clip.mp4"
+    out = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 5.0, (320, 180))
+    for i in range(10):
+        out.write(np.full((180, 320, 3), 20 * i, np.uint8))
+    out.release()
+    data = yaml.safe_load((REPO_ROOT / "configs" / "demo-store.yaml").read_text())
+    cam = dict(data["cameras"][0], source=clip.name, id="cam-sigterm")
+    store_id = f"sigterm-{uuid.uuid4().hex[:8]}"  # this run's events only, on any broker
+    data.update(cameras=[cam], store_id=store_id)
+    (tmp_path / "store.yaml").write_text(yaml.safe_dump(data))
+    [port] = free_ports(1)
+    cmd = [sys.executable, "-m", "storeheat.cli", "worker", "--config",
+           str(tmp_path / "store.yaml"), "--loop", "--no-faces", "--model", str(YOLOX_NANO),
+           "--threads", "1", "--bootstrap", kafka_bootstrap, "--hot-video",
+           (tmp_path / "hot").as_uri(), "--journal-dir", str(tmp_path / "j"),
+           "--metrics-port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 180
+        processed = 0.0
+        while processed < 5 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    for line in r.read().decode().splitlines():
+                        if line.startswith("storeheat_worker_frames_processed_total{"):
+                            processed = float(line.rsplit(" ", 1)[1])
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert processed >= 5, "the worker did not get going"
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    n = summary["processed"]["cam-sigterm"]
+    assert n >= 5 and summary["journal_depth"] == 0 and summary["segments"] >= 1
+    logs = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert any(r["msg"] == "stopping" and r.get("signal") == "SIGTERM" for r in logs)
+    events = read_topic(kafka_bootstrap, DETECTIONS.name, timeout_s=30,
+                        where={"store_id": store_id})
+    assert len({v["event_id"] for _, v in events}) == n  # every processed frame was flushed
+    segs = read_topic(kafka_bootstrap, SEGMENTS.name, timeout_s=30,
+                      where={"store_id": store_id})
+    assert len(segs) == summary["segments"]  # the open segment was closed and announced
+    for _, seg in segs:
+        assert Path(str(seg["uri"]).removeprefix("file://")).is_file()
