@@ -217,39 +217,40 @@ class CameraRenderer:
             return None  # right under the lens: not a meaningful view of a person
         patch = np.zeros((y1 - y0, x1 - x0, 3), dtype=np.uint8)
         _draw_body(patch, people, k, x0, y0, crowd.colours[k])
-        mask = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) > 0  # colours are never black
-        rows = np.flatnonzero(mask.any(axis=1))
-        if rows.size == 0:
+        # colours are never black, so any non-zero pixel belongs to the person (mask 0/1)
+        gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY)
+        mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY)[1]
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        if bw == 0 or bh == 0:
             return None
-        cols = np.flatnonzero(mask.any(axis=0))
-        box = np.array([x0 + cols[0], y0 + rows[0], cols[-1] - cols[0] + 1,
-                        rows[-1] - rows[0] + 1], dtype=float)
+        box = np.array([x0 + bx, y0 + by, bw, bh], dtype=float)
         hb = people.head_box[k]
         hx0, hy0 = max(0, int(math.floor(hb[0])) - x0), max(0, int(math.floor(hb[1])) - y0)
         hx1 = max(0, int(math.ceil(hb[0] + hb[2])) - x0)
         hy1 = max(0, int(math.ceil(hb[1] + hb[3])) - y0)
-        head_area = float(np.count_nonzero(mask[hy0:hy1, hx0:hx1]))
-        area = float(np.count_nonzero(mask))
+        head = mask[hy0:hy1, hx0:hx1]
+        head_area = float(cv2.countNonZero(head)) if head.size else 0.0
+        area = float(cv2.countNonZero(mask))
         # clip the patch to the frame, then keep the pixels no shelf hides
         cx0, cy0 = max(0, x0), max(0, y0)
         cx1, cy1 = min(cam.width, x1), min(cam.height, y1)
         sub = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
         region = (slice(cy0, cy1), slice(cx0, cx1))
         in_front = self.shelf_depth[region] > (people.depth[k] - 0.3)
-        visible = mask[sub] & in_front
-        idbuf[region][visible] = k + 1
+        visible = (mask[sub] != 0) & in_front
+        np.copyto(idbuf[region], np.uint16(k + 1), where=visible)
         blur_len = (float(people.blur_px[k]) * self.scenario.exposure_s
                     if self.motion_blur else 0.0)
         if blur_len >= 1.5:
             kernel = _line_kernel(blur_len, float(people.blur_angle[k]))
             col = cv2.filter2D(patch, cv2.CV_32F, kernel)[sub]
-            alpha = cv2.filter2D(mask.view(np.uint8), cv2.CV_32F, kernel)[sub]
+            alpha = cv2.filter2D(mask, cv2.CV_32F, kernel)[sub]
             a = alpha * in_front
             dst = img[region].astype(np.float32)
             dst = dst * (1.0 - a[..., None]) + col * in_front[..., None]
             img[region] = np.clip(dst + 0.5, 0, 255).astype(np.uint8)
         else:
-            img[region][visible] = patch[sub][visible]
+            np.copyto(img[region], patch[sub], where=visible[..., None])
         return box, area, head_area
 
 
