@@ -292,6 +292,14 @@ class _Projected:
     head_box: NDArray[np.float64]  # (n, 4) xywh
     face_box: NDArray[np.float64]  # (n, 4) xywh
     bounds: NDArray[np.float64]  # (n, 4) x0 y0 x1 y1
+    pts_fx: NDArray[np.int64]  # pts in OpenCV fixed point (see _fixed)
+    face_fx: NDArray[np.int64]  # face_pts likewise
+
+
+def _fixed(px: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Pixels → OpenCV fixed-point coordinates (OpenCV puts pixel centres at integers,
+    our coordinates put them at +0.5)."""
+    return np.asarray(np.round((px - 0.5) * _SCALE).astype(np.int64))
 
 
 def _project_people(cam: PinholeCamera, crowd: Crowd) -> _Projected:
@@ -366,18 +374,17 @@ def _project_people(cam: PinholeCamera, crowd: Crowd) -> _Projected:
     return _Projected(depth=depth, facing=facing, blur_px=np.linalg.norm(motion, axis=1),
                       blur_angle=np.arctan2(motion[:, 1], motion[:, 0]), pts=pts,
                       face_pts=face_pts, sizes=sizes, head_box=head_box, face_box=face_box,
-                      bounds=bounds)
+                      bounds=bounds, pts_fx=_fixed(pts), face_fx=_fixed(face_pts))
 
 
 def _draw_body(patch: NDArray[np.uint8], pp: _Projected, k: int, x0: int, y0: int,
                colours: NDArray[np.uint8]) -> None:
     """Draw person ``k`` into ``patch`` whose top-left pixel is (x0, y0) of the frame."""
-    # OpenCV draws integer coordinates at pixel centres; ours put centres at +0.5
-    origin = np.array([x0, y0], dtype=float) + 0.5
-    q = np.round((pp.pts[k] - origin) * _SCALE).astype(np.int64).tolist()
+    off = np.array([x0 << _SHIFT, y0 << _SHIFT], dtype=np.int64)
+    q = (pp.pts_fx[k] - off).tolist()
     pt = {name: (q[i][0], q[i][1]) for i, name in enumerate(_POINTS)}
     head_rx, head_ry, limb, arm, face_rx, face_ry, eye_r, mouth_rx = pp.sizes[k].tolist()
-    shirt, trousers, skin, hair = (tuple(int(c) for c in col) for col in colours)
+    shirt, trousers, skin, hair = (tuple(col) for col in colours.tolist())
     lt, at = max(1, round(limb)), max(1, round(arm))
     dark = tuple(max(8, int(c * 0.75)) for c in trousers)
     line8 = cv2.LINE_8
@@ -399,7 +406,7 @@ def _draw_body(patch: NDArray[np.uint8], pp: _Projected, k: int, x0: int, y0: in
     facing = float(pp.facing[k])
     if facing <= -0.1:
         return  # the back of the head: hair only
-    f = np.round((pp.face_pts[k] - origin) * _SCALE).astype(np.int64).tolist()
+    f = (pp.face_fx[k] - off).tolist()
     cv2.ellipse(patch, (f[0][0], f[0][1]),
                 (max(1, round(face_rx * _SCALE)), max(1, round(face_ry * _SCALE))),
                 0, 0, 360, skin, -1, line8, _SHIFT)

@@ -102,3 +102,27 @@ def test_pinhole_projection_agrees_with_written_calibration() -> None:
         keep = z > 0.5
         via_h = cam.homography.floor_to_image(floor[keep])
         np.testing.assert_allclose(via_h, px[keep], atol=0.2)
+
+
+def test_an_empty_store_renders_with_empty_truth() -> None:
+    import dataclasses
+
+    store = with_resolution(calibrated_store(load_layout(), cameras=1), (160, 90))
+    sc = dataclasses.replace(get_scenario("quiet"), initial_groups=0, arrivals_per_hour=0.0)
+    crowd = World(store, sc, seed=1).step()
+    renderer = CameraRenderer(store, PinholeCamera.from_config(store.cameras[0]), sc, seed=1)
+    img, truth = renderer.render(crowd, frame=1)
+    assert len(crowd) == 0 and len(truth) == 0
+    assert img.shape == (90, 160, 3) and img.dtype == np.uint8
+    assert img.std() > 5  # the store itself is drawn
+
+
+def test_lighting_follows_the_clock() -> None:
+    store = with_resolution(calibrated_store(load_layout(), cameras=1), (160, 90))
+    cam = PinholeCamera.from_config(store.cameras[0])
+    noon = CameraRenderer(store, cam, get_scenario("normal"), seed=1, noise=False)
+    morning = CameraRenderer(store, cam, get_scenario("quiet"), seed=1, noise=False)
+    assert sum(noon.light(0.0)) > sum(morning.light(0.0))
+    # passing clouds change the light within a run
+    gains = [noon.light(float(t))[1] for t in range(0, 60, 5)]
+    assert max(gains) - min(gains) > 0.01
