@@ -33,7 +33,7 @@ with DAG(
         task_id="hot_to_cold",
         job="storeheat.orchestration.tiering",
         application_args=[
-            "--reference", "{{ (data_interval_end or dag_run.run_after).isoformat() }}",
+            "--reference", "{{ (dag_run.data_interval_end or dag_run.run_after).isoformat() }}",
         ],
         inlets=[assets.SILVER_SEGMENTS],
         outlets=[assets.COLD_VIDEO],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from storeheat.services.exceptions import PortInUseError
 from tests.fixtures.kafka import free_tcp_ports
 
 pytestmark = pytest.mark.integration
+
+EXPECTED_DAGS = {"storeheat_ingest", "storeheat_rollup_hourly", "storeheat_maintenance",
+                 "storeheat_video_tiering"}
 
 
 def _get_json(url: str, *, token: str | None = None) -> object:
@@ -66,8 +70,14 @@ def test_standalone_starts_serves_the_project_dags_and_stops_without_orphans(
 
         # The login works against the REST API, and Airflow serves this repository's DAGs.
         token = _token(airflow.url, *login)
-        dags = _get_json(f"{airflow.url}/api/v2/dags?limit=100", token=token)
-        assert isinstance(dags, dict)
+        deadline = time.monotonic() + 300  # the DAG processor parses the folder after start
+        dag_ids: set[str] = set()
+        while time.monotonic() < deadline and not EXPECTED_DAGS <= dag_ids:
+            time.sleep(2)
+            dags = _get_json(f"{airflow.url}/api/v2/dags?limit=100", token=token)
+            assert isinstance(dags, dict)
+            dag_ids = {d["dag_id"] for d in dags["dags"]}
+        assert EXPECTED_DAGS <= dag_ids
         errors = _get_json(f"{airflow.url}/api/v2/importErrors", token=token)
         assert isinstance(errors, dict) and errors["total_entries"] == 0, errors
         env = airflow.env()
