@@ -229,8 +229,8 @@ class CameraRenderer:
         hx1 = max(0, int(math.ceil(hb[0] + hb[2])) - x0)
         hy1 = max(0, int(math.ceil(hb[1] + hb[3])) - y0)
         head = mask[hy0:hy1, hx0:hx1]
-        head_area = float(cv2.countNonZero(head)) if head.size else 0.0
-        area = float(cv2.countNonZero(mask))
+        head_area = float(np.count_nonzero(head))
+        area = float(np.count_nonzero(mask))
         # clip the patch to the frame, then keep the pixels no shelf hides
         cx0, cy0 = max(0, x0), max(0, y0)
         cx1, cy1 = min(cam.width, x1), min(cam.height, y1)
