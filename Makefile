@@ -6,7 +6,6 @@ PYTHON ?= python3.11
 STATE := $(or $(STOREHEAT_HOME),$(CURDIR)/.state)
 # Downloads (wheels) are shared between clones on one machine; environments are per clone.
 export UV_CACHE_DIR ?= $(HOME)/.cache/storeheat/uv
-export UV_LINK_MODE ?= copy
 BOOT := $(STATE)/bootstrap
 UV := $(BOOT)/bin/uv
 VENV := $(STATE)/venv
