@@ -140,3 +140,17 @@ def test_frame_hashes_match_the_video_frame_count(normal_run: RunSummary) -> Non
         n += 1
     cap.release()
     assert n == 20
+
+
+def test_people_keep_their_distance(normal_run: RunSummary) -> None:
+    """Avoidance is a soft social force: nearly no pair of people gets closer than 0.3 m."""
+    traj = pd.read_csv(normal_run.out / "trajectories.csv")
+    close = pairs = 0
+    for _, g in traj.groupby("t"):
+        p = g[["x", "y"]].to_numpy()
+        iu = np.triu_indices(len(p), 1)
+        d = np.sqrt(((p[:, None] - p[None]) ** 2).sum(-1))[iu]
+        pairs += d.size
+        close += int((d < 0.3).sum())
+    assert pairs > 1000
+    assert close / pairs < 0.005
