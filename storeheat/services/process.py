@@ -32,6 +32,20 @@ def port_free(port: int, host: str = LOOPBACK) -> bool:
     return True
 
 
+def wait_port_free(port: int, *, timeout_s: float, host: str = LOOPBACK) -> bool:
+    """Wait until ``host:port`` can be bound (a server just stopped may hold it a moment).
+
+    Returns:
+        True if the port became free within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not port_free(port, host):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
     """True if something accepts TCP connections at ``host:port``."""
     try:
