@@ -314,3 +314,25 @@ def test_sigterm_stops_gracefully_flushing_events_and_closing_the_segment(
     assert len(segs) == summary["segments"]  # the open segment was closed and announced
     for _, seg in segs:
         assert Path(str(seg["uri"]).removeprefix("file://")).is_file()
+
+
+def test_json_logs_carry_fields_but_never_pixels() -> None:
+    import logging
+
+    from streaming.cli import JsonLogFormatter
+    from streaming.sources import Frame
+
+    frame = np.full((4, 4, 3), 7, np.uint8)
+    record = logging.LogRecord("streaming.worker", logging.INFO, __file__, 1, "frame seen", (),
+                               None)
+    record.camera = "cam-1"
+    record.image = frame  # a mistake a future change could make
+    record.frames = [frame]
+    record.raw = frame.tobytes()
+    record.wrapped = Frame("cam-1", frame, __import__("datetime").datetime.now(), 0, 1)
+    line = JsonLogFormatter().format(record)
+    out = json.loads(line)
+    assert out["camera"] == "cam-1" and out["msg"] == "frame seen"
+    assert out["image"].startswith("<array shape=(4, 4, 3)")
+    assert out["frames"][0].startswith("<array") and out["raw"] == "<48 bytes omitted>"
+    assert "image" not in out["wrapped"] and "7, 7" not in line
