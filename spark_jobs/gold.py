@@ -770,16 +770,28 @@ def window_predicate(
 def read_silver(
     spark: SparkSession, *, store_id: str, start: datetime, end: datetime, root: str | None = None
 ) -> tuple[DataFrame, DataFrame]:
-    """silver_frames and silver_detections of one store with capture_time in [start, end)."""
+    """silver_frames and silver_detections of one store with capture_time in [start, end).
+
+    Raises:
+        spark_jobs.exceptions.TableError: a silver table does not exist under the lake root.
+    """
+    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
+    from spark_jobs.exceptions import TableError
     from spark_jobs.session import lake_root, session_lake_root, table_location
 
     lake = lake_root(root) if root is not None else session_lake_root(spark)
     d0, d1 = _date_range(start, end)
     out = []
     for table in (SILVER_FRAMES, SILVER_DETECTIONS):
-        df = spark.read.format("delta").load(table_location(table, root=lake))
+        location = table_location(table, root=lake)
+        if not DeltaTable.isDeltaTable(spark, location):
+            raise TableError(
+                "silver table is missing; run `storeheat lake init` and the silver job first",
+                table=table.qualified_name, location=location,
+            )
+        df = spark.read.format("delta").load(location)
         out.append(
             df.where(
                 (F.col("store_id") == store_id)
@@ -794,12 +806,22 @@ def read_silver(
 
 @dataclass(frozen=True, slots=True)
 class GoldFrames:
-    """The gold DataFrames of one window, before writing (useful to tests and notebooks)."""
+    """The gold DataFrames of one window, before writing (useful to tests and notebooks).
+
+    Attributes:
+        cached: Intermediate DataFrames persisted for reuse; :meth:`release` frees them.
+    """
 
     heatmap_cells: DataFrame
     zone_visits: DataFrame
     zone_metrics: DataFrame
     tracks: DataFrame
+    cached: tuple[DataFrame, ...] = ()
+
+    def release(self) -> None:
+        """Unpersist the cached intermediates."""
+        for df in self.cached:
+            df.unpersist()
 
 
 def compute_window(
@@ -810,6 +832,7 @@ def compute_window(
     end: datetime,
     settings: GoldSettings,
     zone_ids: Sequence[str] = (),
+    persist: bool = False,
 ) -> GoldFrames:
     """Gold rows of [start, end) from silver frames and detections (already read with margins).
 
@@ -819,6 +842,9 @@ def compute_window(
         start, end: The window; only rows whose bucket starts inside it are returned.
         settings: Rollup parameters.
         zone_ids: Zones to report even when nobody entered them.
+        persist: Cache the fused detections and frame intervals, which all four outputs
+            reuse (call :meth:`GoldFrames.release` afterwards); worth it when every output
+            is computed, as :func:`rollup_window` does.
 
     Returns:
         The four gold DataFrames of the window (busy periods need the stored history; see
@@ -835,6 +861,10 @@ def compute_window(
         radius_m=s.fusion_radius_m,
         tolerance_s=s.fusion_tolerance_s,
     )
+    cached: tuple[DataFrame, ...] = ()
+    if persist:
+        fr, det = fr.cache(), det.cache()
+        cached = (fr, det)
     in_window = (F.col("capture_time") >= F.lit(start)) & (F.col("capture_time") < F.lit(end))
     bucket_in = (F.col("bucket_start") >= F.lit(start)) & (F.col("bucket_start") < F.lit(end))
     det_w = det.where(in_window)
@@ -868,7 +898,8 @@ def compute_window(
     )
     trk = tracks(det, all_visits, bucket_minutes=s.bucket_minutes).where(bucket_in)
     return GoldFrames(
-        heatmap_cells=cells, zone_visits=visits_w, zone_metrics=metrics, tracks=trk
+        heatmap_cells=cells, zone_visits=visits_w, zone_metrics=metrics, tracks=trk,
+        cached=cached,
     )
 
 
@@ -890,19 +921,19 @@ def replace_window(
     Returns:
         Rows written.
     """
+    from delta.tables import DeltaTable
+
     location = ensure_gold_table(spark, table, root=root)
-    df = df.cache()
-    try:
-        rows = df.count()
-        (
-            df.write.format("delta")
-            .mode("overwrite")
-            .option("replaceWhere", window_predicate(store_id=store_id, start=start, end=end))
-            .save(location)
-        )
-    finally:
-        df.unpersist()
-    return rows
+    (
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", window_predicate(store_id=store_id, start=start, end=end))
+        .save(location)
+    )
+    # The commit records how many rows it wrote: no second pass over the data to count them.
+    last = DeltaTable.forPath(spark, location).history(1).select("operationMetrics").first()
+    metrics = (last[0] if last is not None else None) or {}
+    return int(metrics.get("numOutputRows", 0))
 
 
 def rollup_window(
@@ -933,7 +964,8 @@ def rollup_window(
 
     Raises:
         RollupError: the window is not aligned or is empty/reversed.
-        spark_jobs.exceptions.TableError: a gold table exists with another schema.
+        spark_jobs.exceptions.TableError: a silver table is missing, or a gold table exists
+            with another schema.
     """
     s = settings or GoldSettings()
     start, end = check_window(
@@ -947,18 +979,21 @@ def rollup_window(
         spark, store_id=store_id, start=start - margin, end=end + margin, root=root
     )
     gold = compute_window(
-        frames, detections, start=start, end=end, settings=s, zone_ids=zone_ids
+        frames, detections, start=start, end=end, settings=s, zone_ids=zone_ids, persist=True
     )
     rows: dict[str, int] = {}
-    for table, df in (
-        (GOLD_HEATMAP_CELLS, gold.heatmap_cells),
-        (GOLD_ZONE_VISITS, gold.zone_visits),
-        (GOLD_ZONE_METRICS, gold.zone_metrics),
-        (GOLD_TRACKS, gold.tracks),
-    ):
-        rows[table.name] = replace_window(
-            spark, df, table, store_id=store_id, start=start, end=end, root=root
-        )
+    try:
+        for table, df in (
+            (GOLD_HEATMAP_CELLS, gold.heatmap_cells),
+            (GOLD_ZONE_VISITS, gold.zone_visits),
+            (GOLD_ZONE_METRICS, gold.zone_metrics),
+            (GOLD_TRACKS, gold.tracks),
+        ):
+            rows[table.name] = replace_window(
+                spark, df, table, store_id=store_id, start=start, end=end, root=root
+            )
+    finally:
+        gold.release()
     rows[GOLD_BUSY_PERIODS.name] = _rollup_busy(
         spark, store_id=store_id, start=start, end=end, settings=s, root=root
     )
@@ -1022,9 +1057,12 @@ def ensure_gold_table(spark: SparkSession, table: Table, *, root: str | None = N
 
     lake = lake_root(root) if root is not None else session_lake_root(spark)
     location = table_location(table, root=lake)
+    exists = DeltaTable.isDeltaTable(spark, location)
     if lake == session_lake_root(spark):
-        ensure_tables(spark, [table])
-    elif not DeltaTable.isDeltaTable(spark, location):
+        # An existing, registered table needs no DDL; a schema mismatch fails the write.
+        if not (exists and spark.catalog.tableExists(table.qualified_name)):
+            ensure_tables(spark, [table])
+    elif not exists:
         (
             DeltaTable.createIfNotExists(spark)
             .location(location)

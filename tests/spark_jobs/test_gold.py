@@ -333,26 +333,28 @@ def test_rollup_is_idempotent_and_backfill_replaces_only_its_window(
     settings = GoldSettings(horizon_minutes=5)
     tables = (GOLD_HEATMAP_CELLS, GOLD_ZONE_VISITS, GOLD_ZONE_METRICS, GOLD_TRACKS)
 
-    for w in (w1, w2):
-        res = gold.rollup_window(spark, store_id="s1", start=w[0], end=w[1], settings=settings,
-                                 zone_ids=["a", "b"])
-        assert res.rows["gold_tracks"] == 1
-    first = {t.name: _gold_rows(spark, clean_lake, t, "s1") for t in tables}
-    assert len(first["gold_zone_metrics"]) == 4  # 2 zones x 2 buckets
+    def rollup(w: tuple[datetime, datetime]) -> dict[str, int]:
+        return gold.rollup_window(spark, store_id="s1", start=w[0], end=w[1],
+                                  settings=settings, zone_ids=["a", "b"]).rows
 
-    gold.rollup_window(spark, store_id="s1", start=w1[0], end=w1[1], settings=settings,
-                       zone_ids=["a", "b"])
-    again = {t.name: _gold_rows(spark, clean_lake, t, "s1") for t in tables}
-    assert again == first
+    def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+        return {t.name: _gold_rows(spark, clean_lake, t, "s1") for t in tables}
+
+    rows = rollup((w1[0], w2[1]))  # both buckets at once
+    assert rows["gold_tracks"] == 2 and rows["gold_zone_metrics"] == 4  # 2 zones x 2 buckets
+    first = snapshot()
+
+    # Rerunning one bucket's window alone gives the very same rows and leaves the other alone.
+    assert rollup(w2)["gold_tracks"] == 1
+    assert snapshot() == first
 
     # Late data arrives for window 1 only; its backfill changes window 1 and nothing else.
     late = Silver()
     late.walk(start=T0 + timedelta(minutes=5), n=5, track=3, x0=2.0, y=2.0, dx=0.0, zone="a",
               first_index=500)
     late.write(spark)
-    gold.rollup_window(spark, store_id="s1", start=w1[0], end=w1[1], settings=settings,
-                       zone_ids=["a", "b"])
-    after = {t.name: _gold_rows(spark, clean_lake, t, "s1") for t in tables}
+    rollup(w1)
+    after = snapshot()
 
     def in_w2(rows: list[tuple[Any, ...]], table: Any) -> list[tuple[Any, ...]]:
         i = [c.name for c in table.columns].index("bucket_start")
@@ -360,6 +362,7 @@ def test_rollup_is_idempotent_and_backfill_replaces_only_its_window(
 
     for t in tables:
         assert in_w2(after[t.name], t) == in_w2(first[t.name], t)
+        assert in_w2(after[t.name], t)  # window 2 still has its rows
     assert len(after["gold_tracks"]) == 3
     metrics_a = [r for r in after["gold_zone_metrics"] if r[1] == "a" and r[2] == T0]
     assert metrics_a[0][4] == 2  # visits in zone a, window 1: tracks 1 and 3
@@ -379,11 +382,8 @@ def test_empty_window_gives_empty_result_and_clears_old_rows(
     gold.rollup_window(spark, store_id="s1", start=w[0], end=w[1], zone_ids=["a"])
     assert _gold_rows(spark, clean_lake, GOLD_HEATMAP_CELLS, "s1")
 
-    # a window nobody sent data for: no error, nothing written
-    res = gold.rollup_window(spark, store_id="s1", start=T0 + timedelta(days=3),
-                             end=T0 + timedelta(days=3, hours=1), zone_ids=["a"])
-    assert set(res.rows.values()) == {0}
-    # silver of the first window is deleted (e.g. a retention purge): a rerun empties gold too
+    # The window's silver is deleted (e.g. a retention purge): the rerun finds no data, says
+    # so with zero rows (no error) and empties the window in gold too.
     for t in (SILVER_DETECTIONS, SILVER_FRAMES):
         DeltaTable.forPath(spark, table_location(t, root=clean_lake)).delete("store_id = 's1'")
     res = gold.rollup_window(spark, store_id="s1", start=w[0], end=w[1], zone_ids=["a"])
@@ -403,9 +403,16 @@ def test_main_rolls_up_from_the_command_line(
            store="cli-store")
     s.write(spark)
     code = gold.main(["--store", "cli-store", "--start", "2026-11-02T10:00:00Z",
-                      "--end", "2026-11-02T10:30:00Z", "--window-minutes", "15",
-                      "--lake-root", clean_lake])
+                      "--end", "2026-11-02T10:30:00", "--lake-root", clean_lake])
     assert code == 0
     out = capsys.readouterr().out
-    assert "gold_heatmap_cells=2" in out and "gold_heatmap_cells=0" in out  # two windows
+    assert "cli-store [2026-11-02T10:00:00+00:00, 2026-11-02T10:30:00+00:00)" in out
+    assert "gold_heatmap_cells=2" in out and "gold_tracks=1" in out
     assert len(_gold_rows(spark, clean_lake, GOLD_TRACKS, "cli-store")) == 1
+
+
+def test_missing_silver_is_a_clear_error(spark: SparkSession, clean_lake: str) -> None:
+    from spark_jobs.exceptions import TableError
+
+    with pytest.raises(TableError, match="silver_frames.*missing"):
+        gold.rollup_window(spark, store_id="s1", start=T0, end=T0 + timedelta(minutes=15))
