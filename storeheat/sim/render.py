@@ -149,10 +149,12 @@ class CameraRenderer:
         head_area = np.zeros(n)
         drawn = np.zeros(n, dtype=bool)
         order = np.lexsort((crowd.ids, -people.depth))  # far to near, ties by id
-        for k in order:
-            if people.depth[k] < 0.5:
+        # plain Python numbers per person: far cheaper than numpy scalars in the loop
+        per = _PerPerson(people, crowd)
+        for k in order.tolist():
+            if per.depth[k] < 0.5:
                 continue
-            res = self._draw_person(img, idbuf, crowd, people, int(k))
+            res = self._draw_person(img, idbuf, per, people, k)
             if res is None:
                 continue
             boxes[k], area[k], head_area[k] = res
@@ -204,11 +206,11 @@ class CameraRenderer:
         s = sd / 16.0
         return np.asarray(cv2.addWeighted(lit, 1.0, view, s, -128.0 * s))
 
-    def _draw_person(self, img: NDArray[np.uint8], idbuf: NDArray[np.uint16], crowd: Crowd,
-                     people: _Projected, k: int
+    def _draw_person(self, img: NDArray[np.uint8], idbuf: NDArray[np.uint16],
+                     per: _PerPerson, people: _Projected, k: int
                      ) -> tuple[NDArray[np.float64], float, float] | None:
         cam = self.camera
-        bx0, by0, bx1, by1 = people.bounds[k]
+        bx0, by0, bx1, by1 = per.bounds[k]
         x0, y0 = int(math.floor(bx0)) - 2, int(math.floor(by0)) - 2
         x1, y1 = int(math.ceil(bx1)) + 3, int(math.ceil(by1)) + 3
         if x1 <= 0 or y1 <= 0 or x0 >= cam.width or y0 >= cam.height:
@@ -216,7 +218,7 @@ class CameraRenderer:
         if (x1 - x0) * (y1 - y0) > 4 * cam.width * cam.height:
             return None  # right under the lens: not a meaningful view of a person
         patch = np.zeros((y1 - y0, x1 - x0, 3), dtype=np.uint8)
-        _draw_body(patch, people, k, x0, y0, crowd.colours[k])
+        _draw_body(patch, people, k, x0, y0, per.colours[k], per.sizes[k], per.facing[k])
         # colours are never black, so any non-zero pixel belongs to the person (mask 0/1)
         gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY)
         mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY)[1]
@@ -224,7 +226,7 @@ class CameraRenderer:
         if bw == 0 or bh == 0:
             return None
         box = np.array([x0 + bx, y0 + by, bw, bh], dtype=float)
-        hb = people.head_box[k]
+        hb = per.head_box[k]
         hx0, hy0 = max(0, int(math.floor(hb[0])) - x0), max(0, int(math.floor(hb[1])) - y0)
         hx1 = max(0, int(math.ceil(hb[0] + hb[2])) - x0)
         hy1 = max(0, int(math.ceil(hb[1] + hb[3])) - y0)
@@ -236,13 +238,13 @@ class CameraRenderer:
         cx1, cy1 = min(cam.width, x1), min(cam.height, y1)
         sub = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
         region = (slice(cy0, cy1), slice(cx0, cx1))
-        in_front = self.shelf_depth[region] > (people.depth[k] - 0.3)
+        in_front = self.shelf_depth[region] > (per.depth[k] - 0.3)
         visible = (mask[sub] != 0) & in_front
         np.copyto(idbuf[region], np.uint16(k + 1), where=visible)
-        blur_len = (float(people.blur_px[k]) * self.scenario.exposure_s
+        blur_len = (per.blur_px[k] * self.scenario.exposure_s
                     if self.motion_blur else 0.0)
         if blur_len >= 1.5:
-            kernel = _line_kernel(blur_len, float(people.blur_angle[k]))
+            kernel = _line_kernel(blur_len, per.blur_angle[k])
             col = cv2.filter2D(patch, cv2.CV_32F, kernel)[sub]
             alpha = cv2.filter2D(mask, cv2.CV_32F, kernel)[sub]
             a = alpha * in_front
@@ -377,14 +379,28 @@ def _project_people(cam: PinholeCamera, crowd: Crowd) -> _Projected:
                       bounds=bounds, pts_fx=_fixed(pts), face_fx=_fixed(face_pts))
 
 
+class _PerPerson:
+    """The per-person numbers the drawing loop reads, as Python lists."""
+
+    def __init__(self, pp: _Projected, crowd: Crowd) -> None:
+        self.depth: list[float] = pp.depth.tolist()
+        self.bounds: list[list[float]] = pp.bounds.tolist()
+        self.head_box: list[list[float]] = pp.head_box.tolist()
+        self.blur_px: list[float] = pp.blur_px.tolist()
+        self.blur_angle: list[float] = pp.blur_angle.tolist()
+        self.sizes: list[list[float]] = pp.sizes.tolist()
+        self.facing: list[float] = pp.facing.tolist()
+        self.colours: list[list[list[int]]] = crowd.colours.tolist()
+
+
 def _draw_body(patch: NDArray[np.uint8], pp: _Projected, k: int, x0: int, y0: int,
-               colours: NDArray[np.uint8]) -> None:
+               colours: list[list[int]], sizes: list[float], facing: float) -> None:
     """Draw person ``k`` into ``patch`` whose top-left pixel is (x0, y0) of the frame."""
     off = np.array([x0 << _SHIFT, y0 << _SHIFT], dtype=np.int64)
     q = (pp.pts_fx[k] - off).tolist()
     pt = {name: (q[i][0], q[i][1]) for i, name in enumerate(_POINTS)}
-    head_rx, head_ry, limb, arm, face_rx, face_ry, eye_r, mouth_rx = pp.sizes[k].tolist()
-    shirt, trousers, skin, hair = (tuple(col) for col in colours.tolist())
+    head_rx, head_ry, limb, arm, face_rx, face_ry, eye_r, mouth_rx = sizes
+    shirt, trousers, skin, hair = (tuple(col) for col in colours)
     lt, at = max(1, round(limb)), max(1, round(arm))
     dark = tuple(max(8, int(c * 0.75)) for c in trousers)
     line8 = cv2.LINE_8
@@ -403,7 +419,6 @@ def _draw_body(patch: NDArray[np.uint8], pp: _Projected, k: int, x0: int, y0: in
     cv2.line(patch, pt["sh_r"], pt["hand_r"], sleeve, at, line8, _SHIFT)
     axes = (max(1, round(head_rx * _SCALE)), max(1, round(head_ry * _SCALE)))
     cv2.ellipse(patch, pt["head"], axes, 0, 0, 360, hair, -1, line8, _SHIFT)
-    facing = float(pp.facing[k])
     if facing <= -0.1:
         return  # the back of the head: hair only
     f = (pp.face_fx[k] - off).tolist()
