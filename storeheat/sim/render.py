@@ -248,9 +248,9 @@ class CameraRenderer:
             col = cv2.filter2D(patch, cv2.CV_32F, kernel)[sub]
             alpha = cv2.filter2D(mask, cv2.CV_32F, kernel)[sub]
             a = alpha * in_front
-            dst = img[region].astype(np.float32)
-            dst = dst * (1.0 - a[..., None]) + col * in_front[..., None]
-            img[region] = np.clip(dst + 0.5, 0, 255).astype(np.uint8)
+            under = img[region].astype(np.float32)
+            blended = under * (1.0 - a[..., None]) + col * in_front[..., None]
+            img[region] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         else:
             np.copyto(img[region], patch[sub], where=visible[..., None])
         return box, area, head_area
