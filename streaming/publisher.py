@@ -133,6 +133,7 @@ class Publisher:
         self._seq = itertools.count()
         self._producer: Any = None
         self._retired: Any = None
+        self._down_since: float | None = None
         self._closed = False
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -177,10 +178,19 @@ class Publisher:
             producer = self._factory()
         except Exception as exc:  # kafka-python raises KafkaTimeoutError, or others per cause
             self._count_error(exc)
-            log.warning("kafka unreachable at %s (%s: %s); journaling events",
-                        self.bootstrap, type(exc).__name__, exc)
+            # One warning per outage; the probes that follow are counted, not logged.
+            level = logging.DEBUG if self._down_since is not None else logging.WARNING
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+            log.log(level, "kafka unreachable at %s (%s: %s); journaling events",
+                    self.bootstrap, type(exc).__name__, exc)
             return None
-        log.info("kafka connected at %s", self.bootstrap)
+        if self._down_since is not None:
+            log.info("kafka reachable again at %s after %.0f s", self.bootstrap,
+                     time.monotonic() - self._down_since)
+            self._down_since = None
+        else:
+            log.info("kafka connected at %s", self.bootstrap)
         return producer
 
     @property
