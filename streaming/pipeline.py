@@ -54,6 +54,17 @@ class PrivacyOptions:
     method: Literal["pixelate", "gaussian"] = "pixelate"
     memory_frames: int = 5
     memory_growth: float = 0.15
+    #: Run the face detector on every n-th frame of a camera (1 = every frame). Between runs,
+    #: faces are covered by the head regions of person boxes and by the blur memory, which
+    #: carries the last faces along their tracks; must stay below ``memory_frames``.
+    face_every: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.face_every <= self.memory_frames:
+            raise ValueError(
+                f"face_every: expected 1..memory_frames ({self.memory_frames}), "
+                f"got {self.face_every}"
+            )
 
 
 @dataclass
@@ -74,6 +85,7 @@ class CameraStages:
     tracker: CameraTracker
     memory: BlurMemory
     projector: FloorProjector | None
+    frames: int = 0
 
 
 @dataclass(frozen=True)
@@ -218,11 +230,13 @@ class FrameProcessor:
         tracked = stages.tracker.update(detections, features=features)
         t1 = time.perf_counter()
         timings = dict(shared, track=(t1 - t0) * 1000)
+        run_faces = stages.frames % opts.face_every == 0
+        stages.frames += 1
         try:
             blurred = anonymise(
                 frame,
                 tracked,
-                face_detector=self.face_detector,
+                face_detector=self.face_detector if run_faces else None,
                 memory=stages.memory,
                 head_fraction=opts.head_fraction,
                 face_pad=opts.face_pad,

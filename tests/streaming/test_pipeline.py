@@ -13,7 +13,7 @@ from storeheat.geometry import Homography
 from streaming.detections import Detections
 from streaming.detector import YoloxOnnxDetector, load_detector
 from streaming.exceptions import InferenceError, PrivacyError
-from streaming.pipeline import FrameProcessor, TrackerOptions
+from streaming.pipeline import FrameProcessor, PrivacyOptions, TrackerOptions
 from streaming.privacy import FaceDetector, Faces, head_regions
 from streaming.projection import FloorProjector
 from tests.streaming.conftest import YOLOX_NANO, YUNET, gif_frames
@@ -164,3 +164,35 @@ def test_batch_errors(detector: YoloxOnnxDetector) -> None:
     assert processor.process([]) == []
     processor.stop_camera("a")
     assert "a" not in processor.cameras
+
+
+class _CountingFaces:
+    model_version = "counting@test"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, frame: np.ndarray) -> Faces:
+        self.calls += 1
+        return Faces.empty()
+
+
+def test_face_detector_every_nth_frame_per_camera(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    faces = _CountingFaces()
+    processor = FrameProcessor(
+        detector=detector, face_detector=faces, privacy_options=PrivacyOptions(face_every=2)
+    )
+    processor.start_camera("a", epoch=1, projector=None)
+    processor.start_camera("b", epoch=1, projector=None)
+    for i in range(4):
+        results = processor.process([("a", clips["cam-faces"][i]), ("b", clips["cam-people"][i])])
+        assert not any(r.dropped for r in results)
+    assert faces.calls == 4  # frames 0 and 2 of each camera
+
+
+@pytest.mark.parametrize("face_every", [0, 6])
+def test_face_every_must_stay_within_memory(face_every: int) -> None:
+    with pytest.raises(ValueError, match="face_every: expected 1..memory_frames"):
+        PrivacyOptions(face_every=face_every, memory_frames=5)
