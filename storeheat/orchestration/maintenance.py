@@ -5,9 +5,13 @@ For every storeheat table that exists under the lake root:
 - ``OPTIMIZE`` compacts the small files the streaming ingest and the hourly rollups leave,
   restricted to the partition of the run's day (each table's date partition column), so a
   run touches only its interval and a rerun is a no-op;
-- ``VACUUM`` removes files no longer referenced by the table, keeping at least
+- ``VACUUM`` (LITE: from the Delta log, without listing the directory; FULL when LITE
+  cannot) removes files no longer referenced by the table, keeping at least
   :data:`MIN_RETENTION_HOURS` (Delta's own safety default, 7 days): readers running
-  long queries and time travel within a week keep working.
+  long queries and time travel within a week keep working. Delta 4 ignores VACUUM's
+  ``RETAIN`` clause (other than 0) and reads the retention from the table property
+  ``delta.deletedFileRetentionDuration``, so the retention is set there (only when it
+  differs, so a rerun commits nothing) and VACUUM runs without ``RETAIN``.
 
 Run by Airflow through ``spark-submit``::
 
@@ -81,6 +85,40 @@ def _sql_path(location: str) -> str:
     return "delta.`" + location.replace("`", "``") + "`"
 
 
+RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
+
+
+def retention_interval(hours: float) -> str:
+    """The table-property value for a retention of ``hours`` (``interval 168 hours``)."""
+    return f"interval {hours:g} hours"
+
+
+def _ensure_retention(spark: SparkSession, location: str, hours: float) -> None:
+    wanted = retention_interval(hours)
+    props = {
+        r["key"]: r["value"]
+        for r in spark.sql(f"SHOW TBLPROPERTIES {_sql_path(location)}").collect()
+    }
+    if props.get(RETENTION_PROPERTY) != wanted:
+        spark.sql(f"ALTER TABLE {_sql_path(location)} SET TBLPROPERTIES "
+                  f"('{RETENTION_PROPERTY}' = '{wanted}')")
+
+
+def _vacuum(spark: SparkSession, location: str) -> None:
+    """VACUUM LITE (files found from the Delta log, no directory listing), else FULL.
+
+    LITE refuses when the log no longer covers the retention window or stray files exist
+    (``DELTA_CANNOT_VACUUM_LITE``); FULL lists the table's directory and handles both.
+    """
+    try:
+        spark.sql(f"VACUUM {_sql_path(location)} LITE").collect()
+    except Exception as exc:  # py4j wraps the JVM error; only this one is expected
+        if "DELTA_CANNOT_VACUUM_LITE" not in str(exc):
+            raise
+        log.info("VACUUM LITE not possible for %s; running FULL", location)
+        spark.sql(f"VACUUM {_sql_path(location)} FULL").collect()
+
+
 def maintain(
     spark: SparkSession, *, day: date, retain_hours: float = MIN_RETENTION_HOURS,
     tables: Iterable[Table] | None = None, vacuum: bool = True,
@@ -120,7 +158,8 @@ def maintain(
             m = metrics[0]["metrics"]
             removed, added = int(m["numFilesRemoved"]), int(m["numFilesAdded"])
         if vacuum:
-            spark.sql(f"VACUUM {_sql_path(location)} RETAIN {retain:g} HOURS").collect()
+            _ensure_retention(spark, location, retain)
+            _vacuum(spark, location)
         log.info("maintained %s: OPTIMIZE%s -%d/+%d files, VACUUM %s", table.qualified_name,
                  where, removed, added, f"{retain:g} h" if vacuum else "skipped")
         done.append(TableMaintenance(table.qualified_name, removed, added, vacuum))

@@ -235,6 +235,10 @@ def test_maintenance_compacts_the_days_partition_and_vacuums(
     optimize = next(h for h in history if h["operation"] == "OPTIMIZE")
     assert "start_date" in optimize["operationParameters"]["predicate"]
     assert spark.read.format("delta").load(location).count() == 4
+    # VACUUM's retention lives in the table property (Delta 4 ignores RETAIN): 7 days.
+    props = {r["key"]: r["value"]
+             for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{location}`").collect()}
+    assert props["delta.deletedFileRetentionDuration"] == "interval 168 hours"
 
 
 def test_backfill_of_a_date_range_plans_one_rollup_per_hour(airflow_db: Path) -> None:
