@@ -6,6 +6,7 @@ Subcommands::
     storeheat eval detections --gt DIR [--dets DIR] [--seqs S ...] [--min-confidence C]
     storeheat eval heatmap --measured M.npy --truth T.npy
     storeheat eval dwell --measured visits.csv --truth visits.csv
+    storeheat eval sim --run DIR [--model PATH] [--cameras C ...] [--seconds S]
 
 Each prints a table and, with ``--json PATH``, writes the figures as JSON (``--json -`` prints
 JSON instead of the table). Definitions: docs/metrics.md.
@@ -37,6 +38,10 @@ _OPTION_NAMES = {
     "iou_threshold": "--iou",
     "measured": "--measured",
     "truth": "--truth",
+    "run_dir": "--run",
+    "cameras": "--cameras",
+    "seconds": "--seconds",
+    "min_visibility": "--min-visibility",
 }
 
 
@@ -92,6 +97,35 @@ def register(subparsers: Any) -> None:
     dwell.add_argument("--truth", required=True, type=Path, help="true visits, same formats")
     common(dwell)
     dwell.set_defaults(func=_run_dwell)
+
+    sim = sub.add_parser(
+        "sim", help="run the worker's vision pipeline over a simulated run and score it",
+        description="Replay a `storeheat sim` run (frames re-rendered in memory) through the "
+        "worker's FrameProcessor and score detection (AP50/recall/precision), tracking "
+        "(HOTA/MOTA/IDF1), floor projection error and blur leakage on every visible face.",
+    )
+    sim.add_argument("--run", required=True, type=Path, metavar="DIR",
+                     help="directory written by `storeheat sim`")
+    sim.add_argument("--model", default=None, metavar="PATH",
+                     help="person detector (default: the worker's, YOLOX-Nano)")
+    sim.add_argument("--imgsz", type=int, default=640,
+                     help="inference size of Ultralytics models (default 640, as the worker)")
+    sim.add_argument("--conf", type=float, default=0.3,
+                     help="detector confidence threshold (default 0.3, as the worker)")
+    sim.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    sim.add_argument("--no-faces", action="store_true",
+                     help="no face detector (head regions and blur memory only)")
+    sim.add_argument("--embedder", choices=("histogram", "none"), default="histogram",
+                     help="tracker appearance features (default histogram, as the worker)")
+    sim.add_argument("--cameras", nargs="+", metavar="CAM", help="cameras (default: all)")
+    sim.add_argument("--seconds", type=float, default=None,
+                     help="replay only the first S seconds (default: the whole run)")
+    sim.add_argument("--iou", type=float, default=0.5, help="match IoU (0.5: AP50, MOTA, IDF1)")
+    sim.add_argument("--min-visibility", type=float, default=None,
+                     help="ignore ground truth below this visibility (default: the run's "
+                     "consider flag, visibility >= 0.1)")
+    common(sim)
+    sim.set_defaults(func=_run_sim)
 
 
 def _cli_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -286,6 +320,49 @@ def _run_dwell(args: argparse.Namespace) -> int:
          ("store_visitor_count_error", "store visitors err"), ("zones", "zones")],
     )
     _emit(args, table, d)
+    return 0
+
+
+_SIM_COLUMNS = [("frames", "frames"), ("ap50", "AP50"), ("recall", "Rcll"),
+                ("precision", "Prcn"), ("hota", "HOTA"), ("mota", "MOTA"), ("idf1", "IDF1"),
+                ("id_switches", "IDsw"), ("floor_median_m", "floor p50 m"),
+                ("floor_p90_m", "floor p90 m"), ("faces", "faces"), ("leaked", "leaked"),
+                ("leakage", "leakage")]
+
+
+@_cli_errors
+def _run_sim(args: argparse.Namespace) -> int:
+    from storeheat.evaluation.simrun import evaluate_pipeline_on_run
+    from storeheat.exceptions import ConfigError
+    from streaming.config import DEFAULT_MODEL, WorkerConfig
+    from streaming.exceptions import ModelLoadError
+    from streaming.worker import build_processor
+
+    _check_iou(args.iou)
+    if not args.run.is_dir():
+        raise InvalidInputError(f"{args.run} is not a directory (expected a `storeheat sim` "
+                                "run)", argument="--run")
+    options = {"model": args.model or str(DEFAULT_MODEL), "imgsz": args.imgsz,
+               "conf": args.conf, "threads": args.threads, "faces": not args.no_faces,
+               "embedder": args.embedder}
+    try:
+        config = WorkerConfig.model_validate(options)
+    except ValueError as exc:  # pydantic's ValidationError: name the first bad option
+        errors = getattr(exc, "errors", lambda **_: [])(include_url=False)
+        key = str(errors[0]["loc"][0]) if errors else "model"
+        msg = errors[0]["msg"] if errors else str(exc)
+        raise InvalidInputError(msg, argument=f"--{key}") from exc
+    try:
+        processor = build_processor(config)
+    except (ModelLoadError, ConfigError) as exc:
+        raise InvalidInputError(str(exc), argument="--model") from exc
+    report = evaluate_pipeline_on_run(
+        args.run, processor=processor, cameras=args.cameras, seconds=args.seconds,
+        iou_threshold=args.iou, min_visibility=args.min_visibility,
+    )
+    header = (f"run {args.run} (seed {report.seed}, {report.scenario}, {report.seconds:g} s "
+              f"per camera), model {report.model_version}, conf {args.conf}\n")
+    _emit(args, header + format_table(report.rows(), _SIM_COLUMNS), report.to_dict())
     return 0
 
 
