@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--ladder", default="1,2,4,8,12,16,20,24",
                         help="camera counts tried for capacity")
-    parser.add_argument("--threads", type=int, default=2, help="inference threads")
+    parser.add_argument("--threads", type=int, default=1, help="inference threads")
     parser.add_argument("--quick", action="store_true", help="yolox on the sim clip, 10 s runs")
     parser.add_argument("--out", type=Path, default=state_dir() / "bench" / "worker.json")
     args = parser.parse_args(argv)
