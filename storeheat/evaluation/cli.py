@@ -348,7 +348,7 @@ def _run_sim(args: argparse.Namespace) -> int:
     try:
         config = WorkerConfig.model_validate(options)
     except ValueError as exc:  # pydantic's ValidationError: name the first bad option
-        errors = getattr(exc, "errors", lambda **_: [])(include_url=False)
+        errors: list[Any] = list(getattr(exc, "errors", lambda **_: [])(include_url=False))
         key = str(errors[0]["loc"][0]) if errors else "model"
         msg = errors[0]["msg"] if errors else str(exc)
         raise InvalidInputError(msg, argument=f"--{key}") from exc

@@ -303,7 +303,7 @@ def evaluate_pipeline_on_run(
     seconds: float | None = None,
     iou_threshold: float = 0.5,
     min_visibility: float | None = None,
-    criterion: LeakageCriterion = LeakageCriterion(),
+    criterion: LeakageCriterion | None = None,
     verify_frames: bool = True,
     progress: Progress | None = None,
 ) -> SimRunReport:
@@ -319,7 +319,7 @@ def evaluate_pipeline_on_run(
         iou_threshold: Box match IoU for detection and CLEAR/Identity (0.5: AP50).
         min_visibility: Ground truth below this visibility is ignored (neither a miss nor a
             false positive when detected); default: the ground truth's own ``consider`` flag.
-        criterion: Thresholds of the leak decision.
+        criterion: Thresholds of the leak decision (default: :class:`LeakageCriterion`).
         verify_frames: Check each re-rendered frame against ``frames.csv`` (SHA-256).
         progress: Called with (frames done, frames total).
 
@@ -338,6 +338,7 @@ def evaluate_pipeline_on_run(
     from streaming.worker import projector_for
 
     run_dir = Path(run_dir)
+    criterion = criterion or LeakageCriterion()
     info = _check_run_dir(run_dir)
     if not 0.0 < iou_threshold <= 1.0:
         raise InvalidInputError(f"must be in (0, 1], got {iou_threshold}",
