@@ -28,7 +28,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -357,8 +357,8 @@ class SilverStats:
 
     Attributes:
         batches: Micro-batches processed.
-        records: Bronze records read (all topics).
-        frames: Valid frame events (before deduplication against the table).
+        records: Bronze records of the silver topics read.
+        frames: Valid frame records (offered to the MERGE, which skips known event ids).
         detections: Detection rows offered to silver_detections.
         segments: Valid segment manifests.
         quarantined: Records sent to quarantine.
@@ -406,33 +406,52 @@ def process_bronze_batch(
     from pyspark.sql import functions as F
 
     stats = SilverStats(batches=1)
-    batch = batch.persist()
+    batch = batch.persist()  # read by each topic's validation
     cached: list[DataFrame] = [batch]
+    field_of = F.regexp_extract("reason", r"^([^=:;]+)", 1)
     try:
-        stats.records = batch.count()
-        if stats.records == 0:
-            return stats
         bad_parts = []
         for topic, model in (topic_models or DEFAULT_TOPIC_MODELS).items():
             checked = validate_records(
                 batch.where(F.col("topic") == topic), model, model_check=model_check
-            ).persist()
+            ).persist()  # the model check (a Python UDF) then runs once per record
             cached.append(checked)
-            if model is FrameDetections:
-                _write_frames(spark, valid_rows(checked), stats)
-            elif model is VideoSegment:
-                _write_segments(spark, valid_rows(checked), stats)
-            bad_parts.append(quarantine_rows(checked))
-        bad = bad_parts[0]
-        for part in bad_parts[1:]:
-            bad = bad.unionByName(part)
-        bad = bad.persist()
-        cached.append(bad)
-        field_of = F.regexp_extract("reason", r"^([^=:;]+)", 1)
-        for row in bad.groupBy("error_type", field_of.alias("f")).count().collect():
-            stats.by_reason[f"{row['error_type']}:{row['f']}"] += int(row["count"])
-            stats.quarantined += int(row["count"])
-        if stats.quarantined:
+            people = (
+                F.size(F.col(f"{PARSED}.detections")) if model is FrameDetections else F.lit(0)
+            )
+            # One job counts everything: valid records, their detections, failures per field.
+            valid = detections = failed = 0
+            for row in (
+                checked.groupBy("error_type", field_of.alias("f"))
+                .agg(F.count("*").alias("n"), F.sum(F.when(F.col("reason").isNull(), people))
+                     .alias("people"))
+                .collect()
+            ):
+                n = int(row["n"])
+                stats.records += n
+                if row["error_type"] is None:
+                    valid += n
+                    detections += int(row["people"] or 0)
+                else:
+                    stats.by_reason[f"{row['error_type']}:{row['f']}"] += n
+                    stats.quarantined += n
+                    failed += n
+            if failed:
+                bad_parts.append(quarantine_rows(checked))
+            if valid and model is FrameDetections:
+                rows = valid_rows(checked)
+                stats.frames += valid
+                stats.detections += detections
+                merge_insert_new(spark, to_frames(rows), SILVER_FRAMES)
+                if detections:
+                    merge_insert_new(spark, to_detections(rows), SILVER_DETECTIONS)
+            elif valid and model is VideoSegment:
+                stats.segments += valid
+                merge_insert_new(spark, to_segments(valid_rows(checked)), SILVER_SEGMENTS)
+        if bad_parts:
+            bad = bad_parts[0]
+            for part in bad_parts[1:]:
+                bad = bad.unionByName(part)
             merge_insert_new(spark, bad, QUARANTINE)
     finally:
         for df in cached:
@@ -443,27 +462,6 @@ def process_bronze_batch(
         dict(stats.by_reason),
     )
     return stats
-
-
-def _write_frames(spark: SparkSession, valid: DataFrame, stats: SilverStats) -> None:
-    valid = valid.persist()
-    stats.frames = valid.count()
-    if stats.frames:
-        dets = to_detections(valid).persist()
-        stats.detections = dets.count()
-        merge_insert_new(spark, to_frames(valid), SILVER_FRAMES)
-        if stats.detections:
-            merge_insert_new(spark, dets, SILVER_DETECTIONS)
-        dets.unpersist()
-    valid.unpersist()
-
-
-def _write_segments(spark: SparkSession, valid: DataFrame, stats: SilverStats) -> None:
-    segs = to_segments(valid).persist()
-    stats.segments = segs.count()
-    if stats.segments:
-        merge_insert_new(spark, segs, SILVER_SEGMENTS)
-    segs.unpersist()
 
 
 def silver_stream(spark: SparkSession, *, max_files_per_trigger: int = 1000) -> DataFrame:
@@ -618,9 +616,3 @@ def validate_with_gx(df: DataFrame, table: Table, *, raise_on_failure: bool = Fa
     if raise_on_failure and not report.success:
         raise QualityGateError(table.qualified_name, list(failures))
     return report
-
-
-def iter_reasons(df: DataFrame) -> Iterator[tuple[str, str]]:
-    """(error_type, reason) of each row of a validated or quarantine frame (for reports)."""
-    for row in df.select("error_type", "reason").toLocalIterator():
-        yield row["error_type"], row["reason"]
