@@ -169,6 +169,26 @@ def _hour_window(run_dir: Path) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _finite_sim_store(run_dir: Path, *, seconds: int) -> Path:
+    """The run's store config with each ``sim://`` camera limited to the simulated seconds.
+
+    The worker then renders the same frames live from the simulator, stamped with the
+    simulator's clock, so its events line up with the ground truth written beside the run.
+    """
+    from storeheat.config import dump_store_config, load_store_config
+
+    config = load_store_config(run_dir / "store.yaml")
+    cameras = []
+    for cam in config.cameras:
+        source = cam.source
+        if source.startswith("sim://") and "seconds=" not in source:
+            source += ("&" if "?" in source else "?") + f"seconds={seconds}"
+        cameras.append(cam.model_copy(update={"source": source}))
+    path = run_dir / "store-live.yaml"
+    path.write_text(dump_store_config(config.model_copy(update={"cameras": cameras})))
+    return path
+
+
 def run_demo(*, seconds: int, cameras: int, seed: int, scenario: str, out: Path) -> int:
     started = time.monotonic()
     env = dict(os.environ)
@@ -183,7 +203,8 @@ def run_demo(*, seconds: int, cameras: int, seed: int, scenario: str, out: Path)
           "--seed", str(seed), "--out", str(run_dir), "--force"], step="simulate")
 
     _say("3/6 streaming worker: detect → blur → track → project → Kafka (every frame)")
-    worker_args = ["worker", "--config", str(run_dir / "store-video.yaml"), "--offline",
+    live = _finite_sim_store(run_dir, seconds=seconds)
+    worker_args = ["worker", "--config", str(live), "--offline",
                    "--log-format", "text", "--metrics-port", "-1",
                    "--hot-video", (out / "video" / "hot").resolve().as_uri()]
     model = os.environ.get("STOREHEAT_DEMO_MODEL")
