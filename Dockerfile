@@ -44,7 +44,7 @@ RUN uv pip install --system --no-cache --no-deps -e .
 RUN storeheat services fetch
 
 RUN useradd --uid 50000 --gid 0 --home-dir /opt/storeheat --no-create-home storeheat \
- && mkdir -p /opt/airflow /data/video/hot \
+ && mkdir -p /opt/airflow /data/video/hot /opt/storeheat/.state/journal \
  && chown -R 50000:0 /opt/storeheat/.state /opt/airflow /data
 USER 50000
 

@@ -343,7 +343,8 @@ class LocalKafka:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = self._java_command(
             "kafka.tools.StorageTool",
-            ["format", "--cluster-id", _cluster_id(), "--config", str(self.config_file),
+            # "=" form: a random id may start with "-", which would read as an option.
+            ["format", f"--cluster-id={_cluster_id()}", "--config", str(self.config_file),
              "--ignore-formatted"],
             classpath,
         )
@@ -505,7 +506,7 @@ def ensure_topics(
     specs: Sequence[TopicSpec] = ALL_TOPICS,
     *,
     replication_factor: int | None = None,
-    timeout_s: float = 30.0,
+    timeout_s: float = 60.0,
 ) -> dict[str, str]:
     """Create missing topics and bring existing ones to their spec (idempotent).
 
@@ -560,8 +561,11 @@ def ensure_topics(
                 for s in missing
             }
             try:
-                admin.create_topics(request, wait_for_metadata=True)
+                admin.create_topics(request)
                 result.update(dict.fromkeys(request, "created"))
+                # Leaders for every partition can take many seconds on a busy machine; the
+                # client's own wait gives up after 10 s.
+                admin.wait_for_topics(list(request), timeout_ms=int(timeout_s * 1000))
             except TopicAlreadyExistsError:
                 # Another process created some of them meanwhile: align all of them below.
                 log.info("kafka topics created concurrently; re-checking %s", list(request))
@@ -645,44 +649,70 @@ def topic_layout(bootstrap: str, names: Sequence[str], *, timeout_s: float = 30.
 # -- the services protocol used by `storeheat services` ------------------------------------
 
 
+def project_kafka() -> tuple[str | None, list[TopicSpec]]:
+    """The external cluster (if any) and the topics, from the store config.
+
+    Reads ``$STOREHEAT_STORE_CONFIG`` (default ``configs/demo-store.yaml``): its
+    ``kafka.bootstrap_servers`` (``KAFKA_BOOTSTRAP_SERVERS`` wins) and ``kafka.topics``
+    overrides of partitions and retention.
+
+    Returns:
+        (bootstrap servers of an external cluster or None for the local broker, topic specs).
+
+    Raises:
+        ConfigError: The store config is missing or invalid (names the file and key).
+    """
+    from storeheat.config import default_store_config_path, load_store_config
+
+    store = load_store_config(default_store_config_path())
+    return store.kafka.resolved_bootstrap() or None, store.kafka.topic_specs()
+
+
 def start(*, timeout_s: float = 180.0) -> ServiceStatus:
-    """Start the project's broker (unless ``KAFKA_BOOTSTRAP_SERVERS`` is set) and its topics.
+    """Start the project's broker (unless an external cluster is configured) and its topics.
 
     Returns:
         The broker's status after start.
 
     Raises:
+        ConfigError: The store config is invalid.
         PortInUseError, ServiceStartError, JarFetchError: see :meth:`LocalKafka.start`.
         ServiceUnreachableError: The external cluster does not answer.
+        TopicError: A topic cannot be brought to its spec.
     """
-    external = external_bootstrap()
+    external, specs = project_kafka()
     if external:
-        ensure_topics(external, ALL_TOPICS)
-        return ServiceStatus("kafka", True, external, f"external ({BOOTSTRAP_ENV}), not started")
+        ensure_topics(external, specs)
+        return ServiceStatus("kafka", True, external, "external cluster, not started")
     kafka = LocalKafka.from_env()
     started = kafka.start(timeout_s=timeout_s)
-    ensure_topics(kafka.bootstrap, ALL_TOPICS)
+    ensure_topics(kafka.bootstrap, specs)
     status = kafka.status()
     return ServiceStatus(status.name, status.running, status.address,
                          ("started, " if started else "already running, ") + status.detail)
 
 
 def stop() -> ServiceStatus:
-    """Stop the project's broker (nothing to do for an external cluster); data is kept."""
-    external = external_bootstrap()
-    if external:
-        return ServiceStatus("kafka", True, external, f"external ({BOOTSTRAP_ENV}), left alone")
+    """Stop the project's local broker if it runs (an external cluster is left alone).
+
+    Needs no store config, so a broken config never keeps a broker running.
+    """
     kafka = LocalKafka.from_env()
     stopped = kafka.stop()
-    return ServiceStatus("kafka", False, kafka.bootstrap,
-                         ("stopped" if stopped else "was not running") + f", data {kafka.data_dir}")
+    done = "stopped" if stopped else "was not running"
+    return ServiceStatus("kafka", False, kafka.bootstrap, f"{done}, data {kafka.data_dir}")
 
 
 def status() -> ServiceStatus:
-    """Whether the project's Kafka runs (or which external cluster is configured)."""
-    external = external_bootstrap()
+    """Whether the project's Kafka answers: the external cluster if configured, else the
+    local broker.
+
+    Raises:
+        ConfigError: The store config is invalid.
+    """
+    external, _ = project_kafka()
     if external:
         host, _, port = external.split(",")[0].rpartition(":")
         up = accepts(host or "localhost", int(port)) if port.isdigit() else False
-        return ServiceStatus("kafka", up, external, f"external ({BOOTSTRAP_ENV})")
+        return ServiceStatus("kafka", up, external, "external cluster")
     return LocalKafka.from_env().status()

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from kafka import KafkaConsumer, KafkaProducer
 
-from data_contracts.topics import ALL_TOPICS, TopicSpec, record_key
+from data_contracts.topics import ALL_TOPICS, DETECTIONS, TopicSpec, record_key
 from storeheat.exceptions import ConfigError, DependencyFetchError
 from storeheat.services import jars
 from storeheat.services.exceptions import (
@@ -39,6 +40,7 @@ from tests.fixtures.kafka import free_tcp_ports
 pytestmark = pytest.mark.integration
 
 HOUR_MS = 3_600_000
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _broker(root: Path) -> LocalKafka:
@@ -285,7 +287,7 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env.update(STOREHEAT_HOME=str(tmp_path / "state"), STOREHEAT_KAFKA_PORT=str(port),
                STOREHEAT_KAFKA_CONTROLLER_PORT=str(controller_port))
     # Share the project's jar cache so the CLI does not resolve Kafka again.
-    jar_root = Path(__file__).resolve().parents[3] / ".state" / "cache" / "jars"
+    jar_root = ROOT / ".state" / "cache" / "jars"
     (tmp_path / "state" / "cache").mkdir(parents=True)
     if jar_root.exists():
         (tmp_path / "state" / "cache" / "jars").symlink_to(jar_root)
@@ -339,6 +341,36 @@ def test_cli_with_external_cluster_starts_nothing(
     assert f"running  {kafka_bootstrap}" in up.stdout and "external" in up.stdout
     assert not (Path(env["STOREHEAT_HOME"]) / "run" / "kafka.pid").exists()
     assert not (Path(env["STOREHEAT_HOME"]) / "kafka").exists()
+
+
+def test_cli_up_applies_the_store_configs_topic_overrides(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    store = yaml.safe_load((ROOT / "configs" / "demo-store.yaml").read_text())
+    store["kafka"]["topics"] = {"storeheat.segments.v1": {"partitions": 5, "retention_hours": 2}}
+    config = tmp_path / "store.yaml"
+    config.write_text(yaml.safe_dump(store))
+    env = dict(cli_env, STOREHEAT_STORE_CONFIG=str(config))
+
+    up = _cli(env, "up", "kafka")
+
+    assert up.returncode == 0, up.stderr
+    layout = topic_layout(f"127.0.0.1:{env['STOREHEAT_KAFKA_PORT']}",
+                          [s.name for s in ALL_TOPICS])
+    assert layout["storeheat.segments.v1"] == (5, 2 * HOUR_MS)
+    assert layout["storeheat.detections.v1"] == (DETECTIONS.partitions,
+                                                 DETECTIONS.retention_hours * HOUR_MS)
+
+
+def test_cli_up_with_a_broken_store_config_names_it(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "store.yaml"
+    config.write_text("kafka: [\n")
+    result = _cli(dict(cli_env, STOREHEAT_STORE_CONFIG=str(config)), "up", "kafka")
+    assert result.returncode == 2
+    assert str(config) in result.stderr
+    assert not (Path(cli_env["STOREHEAT_HOME"]) / "run" / "kafka.pid").exists()
 
 
 def test_cli_rejects_unknown_service(cli_env: dict[str, str]) -> None:
