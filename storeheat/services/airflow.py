@@ -295,12 +295,13 @@ class LocalAirflow:
         user = "admin" if "admin" in users else next(iter(users))
         return user, str(users[user])
 
-    def start(self, *, timeout_s: float = 240.0) -> bool:
+    def start(self, *, timeout_s: float = 600.0) -> bool:
         """Start Airflow unless it already runs, and wait until its health check passes.
 
         Args:
-            timeout_s: How long to wait for ``/api/v2/monitor/health`` (≈ 20 s warm, more on
-                a first start that creates the database).
+            timeout_s: How long to wait for ``/api/v2/monitor/health``: ≈ 20 s warm on an
+                idle machine, ≈ 90 s for a first start that creates the database, and
+                several minutes on a machine whose cores are busy.
 
         Returns:
             True if Airflow was started, False if this Airflow was already running.
@@ -419,7 +420,7 @@ class LocalAirflow:
 # -- the services protocol used by `storeheat services` ------------------------------------
 
 
-def start(*, timeout_s: float = 240.0) -> ServiceStatus:
+def start(*, timeout_s: float = 600.0) -> ServiceStatus:
     """Start the project's Airflow (unless it runs) and return its status with the UI login.
 
     Raises:
