@@ -59,6 +59,20 @@ from storeheat.evaluation.tracking import TrackingReport, evaluate_tracking, pre
 _TRAJ_STEP_S = 0.1
 #: How many leaked faces the report lists in detail (the counts are always complete).
 _MAX_LEAK_DETAILS = 20
+#: Face-height bands (pixels) of the leakage breakdown: how small the leaked faces are.
+FACE_HEIGHT_BANDS = ((0.0, 4.0), (4.0, 8.0), (8.0, 16.0), (16.0, math.inf))
+
+
+def leakage_by_face_height(report: LeakageReport) -> dict[str, dict[str, Any]]:
+    """Visible and leaked faces per face-height band (clipped box height in pixels)."""
+    out: dict[str, dict[str, Any]] = {}
+    for lo, hi in FACE_HEIGHT_BANDS:
+        faces = [f for f in report.faces if f.visible and lo <= f.box[3] < hi]
+        leaked = sum(1 for f in faces if f.leaked)
+        name = f"{lo:g}-{hi:g}px" if math.isfinite(hi) else f">={lo:g}px"
+        out[name] = {"visible": len(faces), "leaked": leaked,
+                     "leakage": leaked / len(faces) if faces else 0.0}
+    return out
 
 Progress = Callable[[int, int], None]
 
@@ -193,6 +207,7 @@ class SimRunReport:
                         "cameras": {k: {"leakage": v.leakage, "visible": v.visible,
                                         "leaked": v.leaked}
                                     for k, v in self.leakage_by_camera.items()},
+                        "by_face_height": leakage_by_face_height(self.leakage),
                         "leaked_faces": leaked_faces},
             **self.extra,
         }
@@ -532,4 +547,5 @@ def _floor_errors(
     return errors, matched
 
 
-__all__ = ["FloorErrors", "CameraRun", "SimRunReport", "evaluate_pipeline_on_run"]
+__all__ = ["FloorErrors", "CameraRun", "SimRunReport", "evaluate_pipeline_on_run",
+           "leakage_by_face_height"]

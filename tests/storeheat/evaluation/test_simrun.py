@@ -102,6 +102,9 @@ def test_disabled_blur_is_flagged_as_leaking(tiny_run: Path) -> None:
     reasons = {f.reason for f in report.leakage.faces if f.visible}
     assert reasons <= {"identical", "detail_kept", "outside_frame"}
     assert report.to_dict()["leakage"]["leaked_faces"]
+    bands = report.to_dict()["leakage"]["by_face_height"]
+    assert sum(b["visible"] for b in bands.values()) == report.leakage.visible
+    assert sum(b["leaked"] for b in bands.values()) == report.leakage.leaked
 
 
 def test_report_structure_and_ranges(tiny_run: Path) -> None:
