@@ -78,6 +78,8 @@ class CameraStages:
         memory: Its blur memory.
         projector: Its floor projector, or None for an uncalibrated camera (detections then
             stay ``on_floor = False``).
+        privacy_mask: ``(K, 4)`` pixel regions blurred in every frame of this camera, or None.
+        frames: Frames processed in this epoch.
     """
 
     camera_id: str
@@ -85,6 +87,7 @@ class CameraStages:
     tracker: CameraTracker
     memory: BlurMemory
     projector: FloorProjector | None
+    privacy_mask: NDArray[np.float64] | None = None
     frames: int = 0
 
 
@@ -142,9 +145,34 @@ class FrameProcessor:
     _cameras: dict[str, CameraStages] = field(default_factory=dict, init=False, repr=False)
 
     def start_camera(
-        self, camera_id: str, *, epoch: int, projector: FloorProjector | None
+        self,
+        camera_id: str,
+        *,
+        epoch: int,
+        projector: FloorProjector | None,
+        privacy_mask: Sequence[Sequence[float]] | NDArray[np.float64] | None = None,
     ) -> CameraStages:
-        """(Re)start a camera's stream epoch: fresh tracker (ids from 1) and blur memory."""
+        """(Re)start a camera's stream epoch: fresh tracker (ids from 1) and blur memory.
+
+        Args:
+            camera_id: The camera.
+            epoch: Its new stream epoch.
+            projector: Its floor projector, or None when uncalibrated.
+            privacy_mask: ``(K, 4)`` pixel boxes ``x1, y1, x2, y2`` always blurred (e.g. the
+                far end of the view, where people are too small to be detected).
+
+        Raises:
+            ValueError: a privacy mask that is not ``(K, 4)``.
+        """
+        mask = None
+        if privacy_mask is not None:
+            mask = np.asarray(privacy_mask, dtype=np.float64)
+            if mask.size == 0:
+                mask = mask.reshape(0, 4)
+            if mask.ndim != 2 or mask.shape[1] != 4:
+                raise ValueError(
+                    f"camera {camera_id}: privacy_mask: expected (K, 4) boxes, got {mask.shape}"
+                )
         opts = self.tracker_options
         stages = CameraStages(
             camera_id=camera_id,
@@ -164,6 +192,7 @@ class FrameProcessor:
                 grow_per_frame=self.privacy_options.memory_growth,
             ),
             projector=projector,
+            privacy_mask=mask,
         )
         self._cameras[camera_id] = stages
         return stages
@@ -241,6 +270,7 @@ class FrameProcessor:
                 head_fraction=opts.head_fraction,
                 face_pad=opts.face_pad,
                 method=opts.method,
+                static_regions=stages.privacy_mask,
             )
         except PrivacyError as exc:
             timings["privacy"] = (time.perf_counter() - t1) * 1000

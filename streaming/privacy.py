@@ -454,6 +454,7 @@ def anonymise(
     head_fraction: float = 0.3,
     face_pad: float = 0.25,
     method: Literal["pixelate", "gaussian"] = "pixelate",
+    static_regions: NDArray[Any] | None = None,
 ) -> BlurResult:
     """Blur heads, faces and remembered regions of one frame (fail closed).
 
@@ -466,6 +467,9 @@ def anonymise(
         head_fraction: See :func:`head_regions`.
         face_pad: Margin added around each face box (share of its size).
         method: See :func:`blur_frame`.
+        static_regions: ``(K, 4)`` regions blurred in every frame whatever the detectors
+            say: a camera's privacy mask, e.g. the far end of the view where people are too
+            small for the person and face detectors (see the simulated-store leakage figures).
 
     Returns:
         A :class:`BlurResult`.
@@ -485,6 +489,8 @@ def anonymise(
     )
     now = np.concatenate([heads, face_regions]) if len(face_regions) else heads
     regions = np.concatenate([now, carried]) if len(carried) else now
+    if static_regions is not None and len(static_regions):
+        regions = np.concatenate([regions, _clip_regions(static_regions, frame.shape)])
     blurred = blur_frame(frame, regions, method=method)
     if memory is not None:
         memory.remember(detections, heads=heads, faces=face_regions)

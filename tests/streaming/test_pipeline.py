@@ -196,3 +196,22 @@ def test_face_detector_every_nth_frame_per_camera(
 def test_face_every_must_stay_within_memory(face_every: int) -> None:
     with pytest.raises(ValueError, match="face_every: expected 1..memory_frames"):
         PrivacyOptions(face_every=face_every, memory_frames=5)
+
+
+def test_privacy_mask_is_blurred_in_every_frame(clips: dict[str, list[np.ndarray]]) -> None:
+    class _Nobody:
+        model_version = "nobody@test"
+
+        def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+            return [Detections.empty() for _ in frames]
+
+    processor = FrameProcessor(detector=_Nobody(), face_detector=None)
+    processor.start_camera("far", epoch=1, projector=None, privacy_mask=[[0, 0, 480, 60]])
+    for frame in clips["cam-faces"][:2]:
+        [res] = processor.process([("far", frame)])
+        assert res.image is not None
+        band, rest = res.image[:60], res.image[60:]
+        assert _sharpness(band) < 0.1 * _sharpness(frame[:60])
+        np.testing.assert_array_equal(rest, frame[60:])
+    with pytest.raises(ValueError, match="privacy_mask: expected"):
+        processor.start_camera("bad", epoch=1, projector=None, privacy_mask=[[1, 2, 3]])
