@@ -511,3 +511,44 @@ def regions_union_mask(
     for x1, y1, x2, y2 in _clip_regions(np.asarray(regions).reshape(-1, 4), shape):
         mask[y1:y2, x1:x2] = True
     return mask
+
+
+def far_field_regions(
+    homography: Any,
+    *,
+    width: int,
+    height: int,
+    min_person_px: float = 48.0,
+    person_height_m: float = 1.7,
+) -> Regions:
+    """The band at the top of a view where standing people are too small to be detected.
+
+    For each image row, the floor scale (pixels per metre, measured across the row at the
+    image centre through the camera's floor homography) times ``person_height_m`` estimates
+    how tall a person standing there appears — a fair estimate while the camera is not
+    steeply tilted. Rows where that is below ``min_person_px``, or that look above the
+    horizon, form the band; pass it as a camera's privacy mask so far-away faces are blurred
+    even though neither detector can see them.
+
+    Args:
+        homography: The camera's :class:`storeheat.geometry.Homography`.
+        width: Frame width in pixels.
+        height: Frame height in pixels.
+        min_person_px: Smallest person height (pixels) the detectors are trusted to find.
+        person_height_m: Height of a standing person.
+
+    Returns:
+        ``(1, 4)`` region ``[0, 0, width, v]`` (``(0, 4)`` when every row is near enough).
+    """
+    rows = np.arange(height, dtype=np.float64) + 0.5
+    centre = width / 2.0
+    left = homography.image_to_floor(np.column_stack([np.full(height, centre - 0.5), rows]))
+    right = homography.image_to_floor(np.column_stack([np.full(height, centre + 0.5), rows]))
+    metres_per_px = np.linalg.norm(right - left, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        person_px = person_height_m / metres_per_px
+    too_small = ~np.isfinite(person_px) | (person_px < min_person_px)
+    if not too_small.any():
+        return _empty_regions()
+    last = int(np.flatnonzero(too_small).max()) + 1
+    return np.array([[0, 0, width, last]], dtype=np.int32)

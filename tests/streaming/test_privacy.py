@@ -246,3 +246,31 @@ def test_no_leakage_on_real_walking_faces_from_head_regions_alone(yunet: FaceDet
     total = combine_leakage(reports)
     assert total.visible >= 20
     assert total.leaked == 0, [f for f in total.faces if f.leaked]
+
+
+def test_far_field_band_from_homography() -> None:
+    from storeheat.geometry import Homography
+    from streaming.privacy import far_field_regions
+
+    # Overhead camera at 100 px per metre: a person is ~170 px everywhere, no band.
+    overhead = Homography.fit(
+        np.array([[0, 0], [1000, 0], [1000, 800], [0, 800]]),
+        np.array([[0, 0], [10, 0], [10, 8], [0, 8]]),
+    )
+    assert len(far_field_regions(overhead, width=1000, height=800)) == 0
+    assert len(far_field_regions(overhead, width=1000, height=800, min_person_px=200)) == 1
+    # Perspective camera: rows near and above the horizon are far; the band grows with the
+    # smallest person the detectors are trusted to see, and always starts at the top row.
+    perspective = Homography.fit(
+        np.array([[200, 400], [800, 400], [1000, 700], [0, 700]]),
+        np.array([[0, 10], [10, 10], [10, 0], [0, 0]]),
+    )
+    bands = [
+        far_field_regions(perspective, width=1000, height=800, min_person_px=px)
+        for px in (20, 60, 120)
+    ]
+    bottoms = [int(b[0, 3]) for b in bands]
+    assert bottoms == sorted(bottoms) and bottoms[0] < bottoms[-1]
+    assert all(b[0, :3].tolist() == [0, 0, 1000] for b in bands)
+    horizon_v = -perspective.image_to_floor_matrix[2, 2] / perspective.image_to_floor_matrix[2, 1]
+    assert bottoms[0] > horizon_v
