@@ -39,6 +39,7 @@ from storeheat.services.exceptions import (
 from storeheat.services.process import (
     accepts,
     cmdline,
+    die_with_parent,
     locked,
     pid_alive,
     port_free,
@@ -186,6 +187,7 @@ class LocalKafka:
         auto_create_topics: bool = False,
         port_env: str = PORT_ENV,
         controller_port_env: str = CONTROLLER_PORT_ENV,
+        die_with_parent: bool = False,
     ) -> None:
         """Describe a broker; nothing starts until :meth:`start`.
 
@@ -201,6 +203,8 @@ class LocalKafka:
             port_env: Variable named in errors as the way to choose ``port``.
             controller_port_env: Variable named in errors as the way to choose
                 ``controller_port``.
+            die_with_parent: Stop the broker when the process that started it exits (test
+                sessions); off for ``services up``, whose broker outlives the command.
 
         Raises:
             ValueError: The two ports are equal.
@@ -216,6 +220,7 @@ class LocalKafka:
         self.auto_create_topics = auto_create_topics
         self._port_env = port_env
         self._controller_port_env = controller_port_env
+        self._die_with_parent = die_with_parent
 
     @classmethod
     def from_env(cls) -> LocalKafka:
@@ -400,8 +405,10 @@ class LocalKafka:
             cmd = self._java_command(_MAIN_CLASS, [str(self.config_file)], classpath)
             with open(self.log_file, "ab") as out:
                 # Own session: Ctrl-C in the terminal that ran `services up` must not kill it.
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                proc = subprocess.Popen(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    preexec_fn=die_with_parent if self._die_with_parent else None)
             self.pid_file.write_text(json.dumps({
                 "pid": proc.pid, "port": self.port, "controller_port": self.controller_port,
                 "data_dir": str(self.data_dir), "started": time.time(),

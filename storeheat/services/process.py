@@ -123,3 +123,16 @@ def terminate(pid: int, *, timeout_s: float, group: bool = False) -> bool:
     with contextlib.suppress(ProcessLookupError):
         kill(pid, signal.SIGKILL)
     return False
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` that makes the child get SIGTERM when the process that started it dies.
+
+    For throw-away services (a test session's broker): if the test runner is killed before
+    its teardown runs, the service does not linger. Linux only (``prctl(PR_SET_PDEATHSIG)``).
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
