@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from data_contracts.derive import Column, spark_schema_of_columns
-from data_contracts.tables import SILVER_DETECTIONS, TABLES, Table
+from data_contracts.tables import (
+    BRONZE_RECORDS,
+    QUARANTINE,
+    SILVER_DETECTIONS,
+    SILVER_FRAMES,
+    SILVER_SEGMENTS,
+    Table,
+)
 from data_contracts.topics import DETECTIONS
 from spark_jobs.exceptions import TableError
 from spark_jobs.session import (
@@ -48,10 +55,11 @@ def test_jars_come_from_the_cache_offline_without_pyspark_duplicates() -> None:
 
 def test_ensure_tables_creates_specs_and_is_idempotent(spark: SparkSession, clean_lake: str
                                                        ) -> None:
-    names = ensure_tables(spark)
-    assert names == [t.qualified_name for t in TABLES.values()]
-    assert ensure_tables(spark) == names
-    for table in TABLES.values():
+    mine = [BRONZE_RECORDS, SILVER_FRAMES, SILVER_DETECTIONS, SILVER_SEGMENTS, QUARANTINE]
+    names = ensure_tables(spark, mine)
+    assert names == [t.qualified_name for t in mine]
+    assert ensure_tables(spark, mine) == names
+    for table in mine:
         df = spark.table(table.qualified_name)
         expected = spark_schema_of_columns(table.columns)
         assert [(f.name, f.dataType) for f in df.schema] == [
@@ -80,7 +88,7 @@ def test_a_table_that_breaks_its_spec_is_refused(spark: SparkSession, clean_lake
 
 def test_tables_are_visible_by_name_from_a_new_session(spark: SparkSession, clean_lake: str
                                                        ) -> None:
-    ensure_tables(spark)
+    ensure_tables(spark, [BRONZE_RECORDS, SILVER_FRAMES, SILVER_DETECTIONS, QUARANTINE])
     batch = spark.createDataFrame(
         bronze_rows([frame(0, people=2).to_json(), frame(1, people=3).to_json()],
                     topic=DETECTIONS.name),
