@@ -107,6 +107,19 @@ def sim_summary(reports: list[SimRunReport]) -> dict[str, Any]:
     }
 
 
+def face_height_summary(per_seed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Visible and leaked faces per face-height band, summed over the seeds' reports."""
+    out: dict[str, dict[str, Any]] = {}
+    for report in per_seed.values():
+        for band, v in report["leakage"]["by_face_height"].items():
+            t = out.setdefault(band, {"visible": 0, "leaked": 0})
+            t["visible"] += v["visible"]
+            t["leaked"] += v["leaked"]
+    for t in out.values():
+        t["leakage"] = t["leaked"] / t["visible"] if t["visible"] else 0.0
+    return out
+
+
 def run_sim(model: Path, *, imgsz: int, seeds: list[int], cameras: int, seconds: float,
             work: Path, threads: int) -> dict[str, Any]:
     processor = build_processor(WorkerConfig(model=str(model), imgsz=imgsz, conf=WORKER_CONF,
@@ -127,8 +140,10 @@ def run_sim(model: Path, *, imgsz: int, seeds: list[int], cameras: int, seconds:
         print(f"  {model.name} seed {seed}: AP50 {pooled['ap50']:.3f} recall "
               f"{pooled['recall']:.3f} HOTA {pooled['hota']:.3f} leakage "
               f"{pooled['leakage']:.3f} ({wall:.0f} s)", file=sys.stderr)
+    summary = sim_summary(reports)
+    summary["leakage_by_face_height"] = face_height_summary(per_seed)
     return {"model": str(model), "model_version": reports[0].model_version, "imgsz": imgsz,
-            "conf": WORKER_CONF, "summary": sim_summary(reports), "seeds": per_seed}
+            "conf": WORKER_CONF, "summary": summary, "seeds": per_seed}
 
 
 def _detections_rows(detector: Any, images: list[Path]) -> Any:
