@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from streaming.detections import Detections
 from streaming.detector import Detector
 from streaming.exceptions import InferenceError, PrivacyError
-from streaming.privacy import BlurMemory, FaceFinder, anonymise
+from streaming.privacy import BlurMemory, FaceFinder, anonymise, far_field_regions
 from streaming.projection import FloorProjector
 from streaming.tracker import CameraTracker, Embedder, HistogramEmbedder
 
@@ -58,8 +58,17 @@ class PrivacyOptions:
     #: faces are covered by the head regions of person boxes and by the blur memory, which
     #: carries the last faces along their tracks; must stay below ``memory_frames``.
     face_every: int = 1
+    #: Blur the far band of each calibrated view where a standing person would be shorter
+    #: than this many pixels (see :func:`streaming.privacy.far_field_regions`): detectors miss
+    #: such people, so their faces would otherwise go unblurred. 0 turns it off; a camera's
+    #: explicit ``privacy_mask`` replaces it.
+    far_field_min_person_px: float = 64.0
 
     def __post_init__(self) -> None:
+        if self.far_field_min_person_px < 0:
+            raise ValueError(
+                f"far_field_min_person_px: expected >= 0, got {self.far_field_min_person_px}"
+            )
         if not 1 <= self.face_every <= self.memory_frames:
             raise ValueError(
                 f"face_every: expected 1..memory_frames ({self.memory_frames}), "
@@ -197,6 +206,15 @@ class FrameProcessor:
         self._cameras[camera_id] = stages
         return stages
 
+    def _far_field(self, projector: FloorProjector, shape: tuple[int, ...]
+                   ) -> NDArray[np.float64]:
+        min_px = self.privacy_options.far_field_min_person_px
+        if min_px <= 0:
+            return np.zeros((0, 4), dtype=np.float64)
+        band = far_field_regions(projector.homography, width=int(shape[1]),
+                                 height=int(shape[0]), min_person_px=min_px)
+        return band.astype(np.float64)
+
     def stop_camera(self, camera_id: str) -> None:
         """Forget a camera's state (its tracks and blur memory)."""
         self._cameras.pop(camera_id, None)
@@ -261,6 +279,9 @@ class FrameProcessor:
         timings = dict(shared, track=(t1 - t0) * 1000)
         run_faces = stages.frames % opts.face_every == 0
         stages.frames += 1
+        if stages.privacy_mask is None and stages.projector is not None:
+            # Computed once per epoch, from the first frame's size.
+            stages.privacy_mask = self._far_field(stages.projector, frame.shape)
         try:
             blurred = anonymise(
                 frame,
