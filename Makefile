@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
 UV_FLAGS := --excludes requirements/excludes.txt --overrides requirements/overrides.txt
 
-.PHONY: demo test lint typecheck venv jars lock services-down clean-state
+.PHONY: demo test lint typecheck venv jars lock model bench services-down clean-state
 
 demo: venv jars
 	$(PY) -m storeheat.cli demo
@@ -45,6 +45,23 @@ $(VENV)/.stamp: $(LOCK) pyproject.toml requirements/excludes.txt requirements/ov
 
 jars: venv
 	$(PY) -m storeheat.cli services fetch
+
+# Rebuild the simulated-store person detector (DVC pipeline in dvc.yaml) and register it;
+# it is promoted only if it beats the current production model on mAP50.
+model: venv
+	PATH=$(VENV)/bin:$$PATH DVC_NO_ANALYTICS=1 $(VENV)/bin/dvc repro train
+	$(PY) -m training.registry --name person-sim --weights models/person-sim/model.onnx \
+	    --metrics models/person-sim/metrics.json --promote
+
+# Speed figures for the README (slow; run on an otherwise idle machine).
+bench: venv jars
+	$(PY) -m benchmarks.vision
+	$(PY) benchmarks/worker.py
+	$(PY) benchmarks/sim_render.py
+	$(PY) -m benchmarks.lake_ingest
+	$(PY) -m benchmarks.lake_rollup
+	$(PY) -m benchmarks.heatmap_render
+	$(PY) -m benchmarks.kafka_startup
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: | $(UV)

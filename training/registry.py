@@ -127,3 +127,39 @@ class Registry:
         if prod is None:
             raise RegistryError(f"{self.path}: no production version of {name!r}")
         return self.path.parent / prod.path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training.registry --name N --weights W --metrics M [--promote]``."""
+    import argparse
+
+    from training.train import file_sha256
+
+    parser = argparse.ArgumentParser(description="Register (and maybe promote) a model.")
+    parser.add_argument("--registry", type=Path, default=Path("models/registry.json"))
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--weights", type=Path, required=True)
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json of the run")
+    parser.add_argument("--promote", action="store_true",
+                        help="promote if it beats production on map50")
+    args = parser.parse_args(argv)
+    reg = Registry(args.registry)
+    try:
+        metrics = json.loads(args.metrics.read_text())
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"metrics file {args.metrics} is unreadable: {exc}") from None
+    sha = file_sha256(args.weights)
+    existing = [m for m in reg.load() if m.name == args.name and m.sha256 == sha]
+    entry = existing[-1] if existing else reg.register(
+        name=args.name, weights=args.weights, sha256=sha,
+        metrics={k: metrics[k] for k in ("precision", "recall", "map50", "map50_95")})
+    print(f"{entry.name} v{entry.version}: {args.weights} ({sha[:12]}), "
+          f"map50 {entry.metrics['map50']:.3f}")
+    if args.promote:
+        promoted = reg.promote(entry.name, entry.version)
+        print("promoted to production" if promoted else "kept production (not better)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
