@@ -70,8 +70,9 @@ def silver_rows(run: Path, *, min_visibility: float) -> tuple[Rows, Rows, dict[s
             for i, r in enumerate(arr):
                 x, y = float(floor[i, 0]), float(floor[i, 1])
                 on = 0 <= x <= store.floor.width_m and 0 <= y <= store.floor.depth_m
-                x1, y1 = max(0.0, r[2]), max(0.0, r[3])
-                x2, y2 = min(float(w), r[2] + r[4]), min(float(h), r[3] + r[5])
+                # pyspark accepts Python floats only, not numpy scalars
+                x1, y1 = max(0.0, float(r[2])), max(0.0, float(r[3]))
+                x2, y2 = min(float(w), float(r[2] + r[4])), min(float(h), float(r[3] + r[5]))
                 dets.append((*base, i, int(r[1]), 0.9, x1, y1, max(x1, x2), max(y1, y2),
                              x if on else None, y if on else None,
                              zones[i] if on else None, on, t.date()))
