@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", type=Path, default=Path("/tmp/storeheat-accuracy"))
     p.add_argument("--skip-real", action="store_true")
+    p.add_argument("--sim-model-only", action="store_true",
+                   help="score only the simulated-store model and merge it into --out")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks/results/accuracy.json")
     args = p.parse_args(argv)
     used = sorted(set(args.seeds) & TRAINING_SEEDS)
@@ -238,7 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.seconds, "resolution": [640, 360], "fps": 5.0,
         "training_seeds_excluded": sorted(TRAINING_SEEDS), "sim": {},
     }
-    models = [("yolox_nano", args.yolox, 640)]
+    models = [] if args.sim_model_only else [("yolox_nano", args.yolox, 640)]
+    if args.sim_model_only:
+        if not args.sim_model.is_file():
+            p.error(f"--sim-model: {args.sim_model} does not exist")
+        if args.out.is_file():  # keep the figures already measured (YOLOX, real footage)
+            old = json.loads(args.out.read_text(encoding="utf-8"))
+            result["sim"] = old.get("sim", {})
+            if "real" in old:
+                result["real"] = old["real"]
+        args.skip_real = True
     if args.sim_model.is_file():
         models.append(("person-sim", args.sim_model, args.sim_imgsz))
     else:
