@@ -219,7 +219,8 @@ def frame_intervals(
         max_interval_s: Cap on a measured gap.
 
     Returns:
-        ``frames`` with ``interval_s`` (seconds, > 0).
+        ``frames`` with ``interval_s`` (seconds, > 0) and ``interval_us`` (the same in whole
+        microseconds, what sums use).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -232,13 +233,19 @@ def frame_intervals(
     gap = F.coalesce(
         F.when(nxt > 0, nxt), F.when(prv > 0, prv), F.lit(float(default_interval_s))
     )
-    return frames.withColumn("interval_s", F.least(gap, F.lit(float(max_interval_s))))
+    interval = F.least(gap, F.lit(float(max_interval_s)))
+    # Sums run over whole microseconds (exact, order-independent), so a rerun of a window
+    # gives bit-identical person-seconds whatever the partitioning.
+    return frames.withColumn("interval_us", F.round(interval * _US).cast("long")).withColumn(
+        "interval_s", F.col("interval_us") / float(_US)
+    )
 
 
 def with_intervals(detections: DataFrame, frames_with_interval: DataFrame) -> DataFrame:
     """Attach each detection's frame ``interval_s`` (joined on the frame's event_id)."""
     return detections.join(
-        frames_with_interval.select("event_id", "interval_s"), on="event_id", how="inner"
+        frames_with_interval.select("event_id", "interval_s", "interval_us"), on="event_id",
+        how="inner",
     )
 
 
@@ -361,7 +368,7 @@ def heatmap_cells(
         .withColumn("cell_y", F.floor(F.col("floor_y") / cell_m).cast("long"))
         .groupBy("store_id", "bucket_start", "cell_x", "cell_y")
         .agg(
-            F.sum("interval_s").alias("person_seconds"),
+            (F.sum("interval_us") / float(_US)).alias("person_seconds"),
             F.count_distinct(track).alias("distinct_tracks"),
             F.count(F.lit(1)).alias("detections"),
         )
@@ -404,7 +411,7 @@ def zone_visits(
         "capture_time",
         "frame_index",
         "zone_id",
-        "interval_s",
+        "interval_us",
         F.col("duplicate").cast("long").alias("dup"),
     )
     w = Window.partitionBy(*_TRACK_KEY).orderBy("capture_time", "frame_index")
@@ -421,9 +428,7 @@ def zone_visits(
         .groupBy(*_TRACK_KEY, "run", "zone_id")
         .agg(
             F.min("capture_time").alias("enter_time"),
-            F.max(_micros("capture_time") + (F.col("interval_s") * _US).cast("long")).alias(
-                "exit_us"
-            ),
+            F.max(_micros("capture_time") + F.col("interval_us")).alias("exit_us"),
             F.count(F.lit(1)).alias("detections"),
             F.sum("dup").alias("dups"),
         )
@@ -487,7 +492,7 @@ def zone_occupancy(
     seconds = (
         kept.withColumn("bucket_start", _floor_time("capture_time", bucket_s))
         .groupBy("store_id", "zone_id", "bucket_start")
-        .agg(F.sum("interval_s").alias("person_seconds"))
+        .agg((F.sum("interval_us") / float(_US)).alias("person_seconds"))
         .withColumn("avg_occupancy", F.col("person_seconds") / float(bucket_s))
     )
     first_frames = (
@@ -587,11 +592,13 @@ def tracks(detections: DataFrame, visits: DataFrame, *, bucket_minutes: int = 15
                        ** 2),
             ).otherwise(F.lit(0.0)),
         )
+        # whole micrometres: an exact, order-independent sum
+        .withColumn("step_um", F.round(F.col("step") * 1e6).cast("long"))
     )
     per_track = steps.groupBy(*_TRACK_KEY).agg(
         F.min("capture_time").alias("start_time"),
         F.max("capture_time").alias("end_time"),
-        F.sum("step").alias("path_length_m"),
+        (F.sum("step_um") / 1e6).alias("path_length_m"),
         F.count(F.lit(1)).alias("detections"),
     )
     seq = visits.groupBy(*_TRACK_KEY).agg(
@@ -635,8 +642,9 @@ def busy_periods(
     from pyspark.sql import functions as F
 
     base = metrics.groupBy("store_id", "zone_id").agg(
-        F.avg("avg_occupancy").alias("baseline_mean"),
-        F.stddev_pop("avg_occupancy").alias("baseline_std"),
+        # rounded: floating sums depend on partition order, reruns must match exactly
+        F.round(F.avg("avg_occupancy"), 9).alias("baseline_mean"),
+        F.round(F.stddev_pop("avg_occupancy"), 9).alias("baseline_std"),
         F.count(F.lit(1)).alias("baseline_buckets"),
     )
     bucket_us = bucket_minutes * 60 * _US
