@@ -87,7 +87,7 @@ def _gold_rows_in(spark: SparkSession, lake: str, start: datetime, end: datetime
 
 def test_ingest_then_hourly_rollup_where_a_failing_gate_blocks_only_its_window(
     dags: dict[str, Any], spark: SparkSession, clean_lake: str, spark_submit_env: str,
-    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pyspark.sql import functions as F
 
@@ -121,18 +121,12 @@ def test_ingest_then_hourly_rollup_where_a_failing_gate_blocks_only_its_window(
     rows_a = _gold_rows_in(spark, clean_lake, HOUR_A, HOUR_B)
     assert rows_a > 0
 
-    capfd.readouterr()
     run_b = rollup.test(logical_date=HOUR_B + timedelta(hours=1), run_conf={"store_id": STORE})
-    out = "".join(capfd.readouterr())
     assert str(run_b.state) == "failed"
     assert _states(run_b) == {"quality_gate": "failed", "rollup": "upstream_failed"}
     # Nothing was published for hour B; hour A is untouched.
     assert _gold_rows_in(spark, clean_lake, HOUR_B, HOUR_B + timedelta(hours=1)) == 0
     assert _gold_rows_in(spark, clean_lake, HOUR_A, HOUR_B) == rows_a
-    # The readable report names the table, the window and the broken expectation.
-    assert "quality gate FAILED: storeheat.silver_detections store 'dagstore' window " \
-        "[2026-11-25T11:00:00+00:00, 2026-11-25T12:00:00+00:00)" in out
-    assert "expect_column_values_to_be_between(confidence)" in out
 
 
 def _segment_rows(hot: Path, *, hot_url: str, ends: Sequence[datetime]) -> list[dict[str, Any]]:
@@ -261,3 +255,44 @@ def test_backfill_of_a_date_range_plans_one_rollup_per_hour(airflow_db: Path) ->
               "--from-date", "2026-11-01T00:00:00+00:00", "--to-date", "2026-11-01T03:00:00+00:00")
     planned = sorted(set(re.findall(r"2026-11-01[ T](\d\d):00:00", out)))
     assert planned == ["00", "01", "02", "03"], out
+
+
+def _detection_rows(frames: Sequence[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for event in frames:
+        base = event.model_dump(exclude={"detections"})
+        for index, det in enumerate(event.detections):
+            rows.append({**base, "detection_index": index, **det.model_dump(),
+                         "capture_date": event.capture_time.date()})
+    return rows
+
+
+def test_gate_report_names_the_window_and_the_broken_expectation(
+    spark: SparkSession, clean_lake: str,
+) -> None:
+    from data_contracts.derive import spark_schema_of_columns
+    from spark_jobs.session import ensure_tables
+    from storeheat.orchestration.quality_gate import check_window
+
+    ensure_tables(spark, [SILVER_DETECTIONS])
+    schema = spark_schema_of_columns(SILVER_DETECTIONS.columns)
+    rows = _detection_rows([frame(i, store_id=STORE, people=2) for i in range(5)]
+                           + [frame(36_000 + i, store_id=STORE, people=2) for i in range(5)])
+    rows.append({**rows[-1], "detection_index": 99, "confidence": 1.5})
+    df = spark.createDataFrame([tuple(r[f.name] for f in schema) for r in rows], schema)
+    df.write.format("delta").mode("append").save(_location(clean_lake, SILVER_DETECTIONS))
+
+    good = check_window(spark, store_id=STORE, start=HOUR_A, end=HOUR_B)
+    assert good.passed and good.rows == 10 and good.evaluated > 0
+    bad = check_window(spark, store_id=STORE, start=HOUR_B, end=HOUR_B + timedelta(hours=1))
+    assert not bad.passed and bad.rows == 11
+    lines = bad.text.splitlines()
+    assert lines[0] == (
+        "quality gate FAILED: storeheat.silver_detections store 'dagstore' window "
+        "[2026-11-25T11:00:00+00:00, 2026-11-25T12:00:00+00:00): 11 rows, "
+        f"{bad.evaluated} expectations")
+    assert lines[1] == "1 expectation(s) failed:"
+    assert lines[2].startswith("  - expect_column_values_to_be_between(confidence): unexpected 1")
+    # Another store's window is not this store's problem.
+    other = check_window(spark, store_id="elsewhere", start=HOUR_B, end=HOUR_B + timedelta(hours=1))
+    assert other.passed and other.rows == 0
