@@ -37,18 +37,22 @@ class ProgressBar:
         self.width = width
         self._last = 0.0
         self._start = time.monotonic()
+        # Redrawing with \r only makes sense on a terminal; in a log, print every 10 s.
+        self._interval = 0.2 if getattr(self.stream, "isatty", lambda: False)() else 10.0
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if done < total and now - self._last < 0.2:
+        if done < total and now - self._last < self._interval:
             return
         self._last = now
         frac = done / total if total else 1.0
         bar = "#" * int(frac * self.width)
         elapsed = now - self._start
-        self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {frac:6.1%} {elapsed:6.1f} s")
-        if done >= total:
-            self.stream.write("\n")
+        line = f"{self.label} [{bar:<{self.width}}] {frac:6.1%} {elapsed:6.1f} s"
+        if self._interval < 1.0:
+            self.stream.write("\r" + line + ("\n" if done >= total else ""))
+        else:
+            self.stream.write(line + "\n")
         self.stream.flush()
 
 
