@@ -38,7 +38,7 @@ $(VENV)/.stamp: $(LOCK) pyproject.toml requirements/excludes.txt requirements/ov
 	@echo "==> python environment $(VENV) (first run downloads ~3.5 GB of wheels, torch included)"
 	@start=$$(date +%s); \
 	test -x $(PY) || $(UV) venv -q --python $(PYTHON) $(VENV); \
-	$(UV) pip install -q --python $(PY) -r $(LOCK) $(UV_FLAGS) && \
+	$(UV) pip install -q --compile-bytecode --python $(PY) -r $(LOCK) $(UV_FLAGS) && \
 	$(UV) pip install -q --python $(PY) --no-deps -e . && \
 	echo "==> python environment ready in $$(( $$(date +%s) - start )) s"
 	@touch $@
