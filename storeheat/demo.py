@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from storeheat.exceptions import StoreheatError
-from storeheat.paths import state_dir
+from storeheat.paths import REPO_ROOT, state_dir
 
 
 class DemoError(StoreheatError):
@@ -169,6 +169,18 @@ def _hour_window(run_dir: Path) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _sim_model() -> str | None:
+    """The production person model for the simulated store, from the model registry."""
+    from training.exceptions import RegistryError
+    from training.registry import Registry
+
+    try:
+        path = Registry(REPO_ROOT / "models" / "registry.json").resolve_weights("person-sim")
+    except RegistryError:
+        return None
+    return str(path) if path.exists() else None
+
+
 def _finite_sim_store(run_dir: Path, *, seconds: int) -> Path:
     """The run's store config with each ``sim://`` camera limited to the simulated seconds.
 
@@ -196,7 +208,7 @@ def run_demo(*, seconds: int, cameras: int, seed: int, scenario: str, out: Path)
     run_dir = out / "sim"
 
     _say("1/6 local services: Kafka (KRaft) and Airflow 3 standalone")
-    _run(["services", "up"], step="services up")
+    _run(["services", "up", "kafka", "airflow"], step="services up")
 
     _say(f"2/6 simulated store: {cameras} cameras, {seconds} s of the '{scenario}' scenario")
     _run(["sim", "--scenario", scenario, "--cameras", str(cameras), "--seconds", str(seconds),
@@ -207,9 +219,10 @@ def run_demo(*, seconds: int, cameras: int, seed: int, scenario: str, out: Path)
     worker_args = ["worker", "--config", str(live), "--offline",
                    "--log-format", "text", "--metrics-port", "-1",
                    "--hot-video", (out / "video" / "hot").resolve().as_uri()]
-    model = os.environ.get("STOREHEAT_DEMO_MODEL")
+    model = os.environ.get("STOREHEAT_DEMO_MODEL") or _sim_model()
     if model:
-        worker_args += ["--model", model]
+        print(f"    person detector: {model}", flush=True)
+        worker_args += ["--model", model, "--imgsz", "320"]
     _run(worker_args, step="worker", env=env)
 
     _say("4/6 Airflow: ingest DAG run, then a backfill of the hourly rollup (quality gate → gold)")
