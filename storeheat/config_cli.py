@@ -33,5 +33,6 @@ def _check(args: argparse.Namespace) -> int:
     print(f"  lake root  {cfg.storage.resolved_lake_root()}")
     print(f"  hot video  {cfg.storage.resolved_hot_video()}")
     print(f"  cold video {cfg.storage.resolved_cold_video()}")
-    print(f"  kafka      {cfg.kafka.resolved_bootstrap() or 'local broker (storeheat services up)'}")
+    kafka = cfg.kafka.resolved_bootstrap() or "local broker (storeheat services up)"
+    print(f"  kafka      {kafka}")
     return 0
