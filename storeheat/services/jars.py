@@ -7,19 +7,18 @@ dependency. A marker file records the exact coordinates, so later calls are offl
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from storeheat.paths import jar_cache_dir
 from storeheat.services.exceptions import JarFetchError
+from storeheat.services.process import locked
 
 # Pinned so a resolve does not depend on whichever old plugin version Maven defaults to.
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -65,18 +64,6 @@ def _dependency_xml(coordinate: str, exclude: Sequence[str]) -> str:
             )
         exclusions = "      <exclusions>\n" + "\n".join(items) + "\n      </exclusions>\n"
     return _DEP.format(g=g, a=a, v=v, exclusions=exclusions)
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock so two processes never resolve into the same folder at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _cached(root: Path, wanted: str) -> list[Path] | None:
@@ -139,7 +126,8 @@ def resolve(
     jars = _cached(root, wanted)
     if jars is not None:
         return jars
-    with _locked(root.parent / f".{group}.lock"):
+    # Two processes must never resolve into the same folder at once.
+    with locked(root.parent / f".{group}.lock"):
         jars = _cached(root, wanted)  # another process may have resolved while we waited
         if jars is not None:
             return jars
