@@ -22,26 +22,26 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import json
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from storeheat.env import tool_env
 from storeheat.paths import REPO_ROOT, airflow_home, run_dir
-from storeheat.services.exceptions import PortInUseError, ServiceStartError
-from storeheat.services.kafka import ServiceStatus
+from storeheat.services.process import (
+    Launch,
+    LocalService,
+    ServiceStatus,
+    cmdline,
+    env_port,
+)
+from storeheat.services.process import group_members as group_members  # public here too
 
 log = logging.getLogger(__name__)
 
@@ -57,81 +57,11 @@ DAGS_FOLDER = REPO_ROOT / "dags"
 _NAME = "airflow"
 
 
-def _env_port(raw: str | None) -> int:
-    if not raw:
-        return DEFAULT_PORT
-    try:
-        port = int(raw)
-    except ValueError:
-        port = -1
-    if not 0 < port < 65536:
-        from storeheat.exceptions import ConfigError
-
-        raise ConfigError(f"expected a TCP port number 1-65535, got {raw!r}", key=PORT_ENV)
-    return port
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, process group) of ``pid`` from /proc, or None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return fields[0], int(fields[2])
-
-
-def _alive(pid: int) -> bool:
-    stat = _proc_stat(pid)
-    return stat is not None and stat[0] != "Z"  # a zombie has exited, only unreaped
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is ``pgid``.
-
-    Args:
-        pgid: A process group id (the pid of the ``airflow standalone`` process).
-
-    Returns:
-        Their pids, sorted.
-    """
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        stat = _proc_stat(int(entry.name))
-        if stat is not None and stat[1] == pgid and stat[0] != "Z":
-            members.append(int(entry.name))
-    return sorted(members)
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 64_000))
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def _venv_bin() -> Path:
     return Path(sys.executable).parent
 
 
-class LocalAirflow:
+class LocalAirflow(LocalService):
     """One ``airflow standalone`` with its home, port and DAGs folder.
 
     Everything is explicit so tests can run one on a free port in a temporary folder;
@@ -145,6 +75,13 @@ class LocalAirflow:
         parallelism: ``[core] parallelism``: task slots of the whole installation.
         extra_env: More variables for every Airflow process (they win over the defaults).
     """
+
+    name = _NAME
+    # SIGTERM to the parent orphans the scheduler and its workers; SIGINT to the whole group
+    # is standalone's clean shutdown.
+    stop_signal = signal.SIGINT
+    stop_group = True
+    abort_timeout_s = 60.0
 
     def __init__(
         self,
@@ -185,7 +122,7 @@ class LocalAirflow:
             ConfigError: ``STOREHEAT_AIRFLOW_PORT`` is not a port number.
         """
         return cls(home=airflow_home(), state_dir=run_dir(),
-                   port=_env_port(os.environ.get(PORT_ENV)))
+                   port=env_port(PORT_ENV, DEFAULT_PORT))
 
     # -- addresses and files -------------------------------------------------------------
 
@@ -199,12 +136,15 @@ class LocalAirflow:
         return f"{self.url}/api/v2/monitor/health"
 
     @property
-    def log_file(self) -> Path:
-        return self.state_dir / "airflow.log"
+    def address(self) -> str:
+        return self.url
 
     @property
-    def pid_file(self) -> Path:
-        return self.state_dir / "airflow.pid"
+    def data_note(self) -> str:
+        return f"home {self.home}"
+
+    def ports(self) -> list[tuple[int, str]]:
+        return [(self.port, self._port_env)]
 
     @property
     def password_file(self) -> Path:
@@ -238,39 +178,14 @@ class LocalAirflow:
 
     # -- process -------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        # Serialises start/stop across processes (two `services up` at once).
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / "airflow.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def pid(self) -> int | None:
-        """The pid of this ``airflow standalone`` if it runs (checked against /proc), else None."""
+    def _owns(self, pid: int) -> bool:
         try:
-            record = json.loads(self.pid_file.read_text())
-            pid = int(record["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if not _alive(pid):
-            return None
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         except OSError:
-            return None
-        # Guards against a recycled pid, or another Airflow (a test's) with another home.
-        if b"standalone" not in cmd or f"AIRFLOW_HOME={self.home}".encode() not in environ:
-            return None
-        return pid
-
-    def is_running(self) -> bool:
-        """True if this Airflow's standalone process is alive."""
-        return self.pid() is not None
+            return False
+        # Another Airflow (a test's) runs standalone too, with another home.
+        return ("standalone" in cmdline(pid)
+                and f"AIRFLOW_HOME={self.home}".encode() in environ)
 
     def healthy(self) -> bool:
         """True if the API server answers and reports the database and scheduler healthy."""
@@ -311,110 +226,29 @@ class LocalAirflow:
             ServiceStartError: Airflow exited or did not become healthy in time (names the
                 log file and quotes its last lines).
         """
-        with self._lock():
-            if self.pid() is not None:
-                self._wait_healthy(timeout_s=timeout_s, pid=None)
-                return False
-            if not _port_free(self.port):
-                raise PortInUseError(service=_NAME, port=self.port, env_var=self._port_env,
-                                     log_file=self.log_file)
-            self.home.mkdir(parents=True, exist_ok=True)
-            if self.log_file.exists():
-                # One file per run keeps the log bounded; the previous run's stays for a look.
-                os.replace(self.log_file, self.log_file.with_name("airflow.log.1"))
-            airflow_bin = _venv_bin() / "airflow"
-            with open(self.log_file, "ab") as out:
-                # Own session and process group: the group is what stop() signals, and
-                # Ctrl-C in the terminal that ran `services up` must not reach it.
-                proc = subprocess.Popen(
-                    [str(airflow_bin), "standalone"], stdout=out, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, env=self.env(), cwd=self.home,
-                    start_new_session=True,
-                )
-            self.pid_file.write_text(json.dumps({
-                "pid": proc.pid, "pgid": proc.pid, "port": self.port, "home": str(self.home),
-                "started": time.time(),
-            }))
-            try:
-                self._wait_healthy(timeout_s=timeout_s, pid=proc.pid, proc=proc)
-            except BaseException:
-                self._stop_group(proc.pid, timeout_s=60.0)
-                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                    proc.wait(timeout=1)
-                self.pid_file.unlink(missing_ok=True)
-                raise
-            log.info("airflow pid %d healthy at %s (home %s)", proc.pid, self.url, self.home)
-            return True
+        return self._start(timeout_s=timeout_s, prepare=self._prepare)
 
-    def _wait_healthy(
-        self, *, timeout_s: float, pid: int | None,
-        proc: subprocess.Popen[bytes] | None = None,
-    ) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            code = proc.poll() if proc is not None else None
-            if code is not None or (pid is None and self.pid() is None):
-                raise ServiceStartError(
-                    "airflow standalone exited during start-up"
-                    + (f" with code {code}" if code is not None else ""),
-                    service=_NAME, log_file=self.log_file, exit_code=code,
-                    log_tail=_tail(self.log_file),
-                )
-            if self.healthy():
-                return
-            if time.monotonic() > deadline:
-                raise ServiceStartError(
-                    f"{self.health_url} did not report healthy within {timeout_s:.0f} s",
-                    service=_NAME, log_file=self.log_file, log_tail=_tail(self.log_file),
-                    transient=True,
-                )
-            time.sleep(0.5)
+    def _prepare(self) -> Launch:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return Launch(
+            [str(_venv_bin() / "airflow"), "standalone"], env=self.env(), cwd=self.home,
+            record={"port": self.port, "home": str(self.home)},
+        )
 
-    @staticmethod
-    def _stop_group(pgid: int, *, timeout_s: float) -> None:
-        """SIGINT to the group (standalone's clean shutdown), then SIGTERM, then SIGKILL."""
-        for sig, grace in ((signal.SIGINT, timeout_s), (signal.SIGTERM, 10.0),
-                           (signal.SIGKILL, 5.0)):
-            if not group_members(pgid):
-                return
-            if sig != signal.SIGINT:
-                log.warning("airflow group %d still has %s after shutdown; sending %s", pgid,
-                            group_members(pgid), sig.name)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, sig)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and group_members(pgid):
-                time.sleep(0.2)
+    def _ready(self) -> bool:
+        return self.healthy()
 
-    def stop(self, *, timeout_s: float = 60.0) -> bool:
-        """Stop every process of this Airflow (metadata and logs are kept).
+    def _describe(self) -> str:
+        return "airflow standalone"
 
-        Args:
-            timeout_s: Grace period after SIGINT before escalating to SIGTERM and SIGKILL.
+    def _not_ready_message(self, timeout_s: float) -> str:
+        return f"{self.health_url} did not report healthy within {timeout_s:.0f} s"
 
-        Returns:
-            True if a running Airflow was stopped, False if none was running.
-        """
-        with self._lock():
-            pid = self.pid()
-            if pid is None:
-                self.pid_file.unlink(missing_ok=True)
-                return False
-            self._stop_group(pid, timeout_s=timeout_s)
-            self.pid_file.unlink(missing_ok=True)
-            log.info("airflow pid %d stopped; metadata kept in %s", pid, self.home)
-            return True
-
-    def status(self) -> ServiceStatus:
-        """Whether this Airflow runs, its UI address and the admin login."""
-        pid = self.pid()
-        if pid is None:
-            return ServiceStatus(_NAME, False, self.url, f"stopped, home {self.home}")
+    def _running_detail(self, pid: int) -> str:
         login = self.admin_login()
         who = f"login {login[0]} / {login[1]}" if login else "login: see the UI's user file"
         health = "healthy" if self.healthy() else "not healthy yet"
-        return ServiceStatus(_NAME, True, self.url,
-                             f"pid {pid}, {health}, UI {self.url} {who}, DAGs {self.dags_folder}")
+        return f"pid {pid}, {health}, UI {self.url} {who}, DAGs {self.dags_folder}"
 
 
 # -- the services protocol used by `storeheat services` ------------------------------------
@@ -427,18 +261,13 @@ def start(*, timeout_s: float = 600.0) -> ServiceStatus:
         PortInUseError, ServiceStartError: see :meth:`LocalAirflow.start`.
     """
     airflow = LocalAirflow.from_env()
-    started = airflow.start(timeout_s=timeout_s)
-    status = airflow.status()
-    return ServiceStatus(status.name, status.running, status.address,
-                         ("started, " if started else "already running, ") + status.detail)
+    return airflow.started_status(airflow.start(timeout_s=timeout_s))
 
 
 def stop() -> ServiceStatus:
     """Stop the project's Airflow and every process it started; metadata is kept."""
     airflow = LocalAirflow.from_env()
-    stopped = airflow.stop()
-    return ServiceStatus(_NAME, False, airflow.url,
-                         ("stopped" if stopped else "was not running") + f", home {airflow.home}")
+    return airflow.stopped_status(airflow.stop())
 
 
 def status() -> ServiceStatus:

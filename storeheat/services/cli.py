@@ -10,7 +10,7 @@ provides three functions taking no arguments:
 
 and optionally ``fetch()``, which downloads what later starts need so they run offline. A
 status is any object with ``name``, ``running``, ``address`` and ``detail`` attributes (see
-:class:`storeheat.services.kafka.ServiceStatus`); a plain string is printed as is. A module
+:class:`storeheat.services.process.ServiceStatus`); a plain string is printed as is. A module
 that does not exist yet is reported as "not installed" and skipped.
 """
 

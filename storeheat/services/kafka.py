@@ -15,36 +15,29 @@ Examples:
 from __future__ import annotations
 
 import base64
-import contextlib
-import json
+import functools
 import logging
 import os
+import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from data_contracts.topics import ALL_TOPICS, TopicSpec
 from storeheat.paths import kafka_data_dir, run_dir
 from storeheat.services import jars
-from storeheat.services.exceptions import (
-    PortInUseError,
-    ServiceStartError,
-    ServiceUnreachableError,
-    TopicError,
-)
+from storeheat.services.exceptions import ServiceStartError, ServiceUnreachableError, TopicError
 from storeheat.services.process import (
+    Launch,
+    LocalService,
+    ServiceStatus,
     accepts,
     cmdline,
     die_with_parent,
-    locked,
-    pid_alive,
-    port_free,
+    env_port,
     tail,
-    terminate,
 )
 
 log = logging.getLogger(__name__)
@@ -68,23 +61,6 @@ HOST = "127.0.0.1"
 _MAIN_CLASS = "kafka.Kafka"
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceStatus:
-    """What ``storeheat services status`` prints for one service.
-
-    Attributes:
-        name: Service name.
-        running: Whether it answers (or, for an external service, is configured).
-        address: Where clients reach it.
-        detail: One line of extra facts (pid, data dir, external cluster).
-    """
-
-    name: str
-    running: bool
-    address: str
-    detail: str = ""
-
-
 def kafka_jars(*, cache_dir: Path | None = None, offline: bool = False) -> list[Path]:
     """The broker's jars, resolved from Maven Central on first use.
 
@@ -99,21 +75,6 @@ def kafka_jars(*, cache_dir: Path | None = None, offline: bool = False) -> list[
         JarFetchError: Nothing cached and Maven Central unreachable.
     """
     return jars.resolve(JAR_GROUP, KAFKA_COORDINATES, cache_dir=cache_dir, offline=offline)
-
-
-def _env_port(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        port = int(raw)
-    except ValueError:
-        port = -1
-    if not 0 < port < 65536:
-        from storeheat.exceptions import ConfigError
-
-        raise ConfigError(f"expected a TCP port number 1-65535, got {raw!r}", key=name)
-    return port
 
 
 def external_bootstrap() -> str | None:
@@ -131,7 +92,7 @@ def bootstrap_servers() -> str:
     Raises:
         ConfigError: ``STOREHEAT_KAFKA_PORT`` is not a port number.
     """
-    return external_bootstrap() or f"{HOST}:{_env_port(PORT_ENV, DEFAULT_PORT)}"
+    return external_bootstrap() or f"{HOST}:{env_port(PORT_ENV, DEFAULT_PORT)}"
 
 
 def _cluster_id() -> str:
@@ -160,7 +121,7 @@ logger.cleaner.level = WARN
 """
 
 
-class LocalKafka:
+class LocalKafka(LocalService):
     """One single-node Kafka broker (KRaft, broker + controller) on loopback ports.
 
     Everything is explicit so tests can run a broker on free ports in a temporary folder;
@@ -174,6 +135,11 @@ class LocalKafka:
         heap: JVM ``-Xmx`` value.
         log_file: The broker's log of its current (or last) run.
     """
+
+    name = "kafka"
+    # SIGTERM runs Kafka's shutdown hook, which flushes and closes the logs cleanly.
+    stop_signal = signal.SIGTERM
+    poll_s = 0.25
 
     def __init__(
         self,
@@ -233,8 +199,8 @@ class LocalKafka:
         return cls(
             data_dir=kafka_data_dir(),
             state_dir=run_dir(),
-            port=_env_port(PORT_ENV, DEFAULT_PORT),
-            controller_port=_env_port(CONTROLLER_PORT_ENV, DEFAULT_CONTROLLER_PORT),
+            port=env_port(PORT_ENV, DEFAULT_PORT),
+            controller_port=env_port(CONTROLLER_PORT_ENV, DEFAULT_CONTROLLER_PORT),
         )
 
     # -- files -------------------------------------------------------------------------
@@ -245,12 +211,15 @@ class LocalKafka:
         return f"{HOST}:{self.port}"
 
     @property
-    def log_file(self) -> Path:
-        return self.state_dir / "kafka.log"
+    def address(self) -> str:
+        return self.bootstrap
 
     @property
-    def pid_file(self) -> Path:
-        return self.state_dir / "kafka.pid"
+    def data_note(self) -> str:
+        return f"data {self.data_dir}"
+
+    def ports(self) -> list[tuple[int, str]]:
+        return [(self.port, self._port_env), (self.controller_port, self._controller_port_env)]
 
     @property
     def config_file(self) -> Path:
@@ -302,28 +271,9 @@ class LocalKafka:
 
     # -- process -----------------------------------------------------------------------
 
-    def _lock(self) -> contextlib.AbstractContextManager[None]:
-        # Serialises start/stop of this broker across processes (two `services up` at once).
-        return locked(self.state_dir / "kafka.lock")
-
-    def pid(self) -> int | None:
-        """The pid of this broker if it runs (checked against its command line), else None."""
-        try:
-            record = json.loads(self.pid_file.read_text())
-            pid = int(record["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if not pid_alive(pid):
-            return None
+    def _owns(self, pid: int) -> bool:
         cmd = cmdline(pid)
-        # Guards against a recycled pid belonging to some other program.
-        if _MAIN_CLASS not in cmd or str(self.config_file) not in cmd:
-            return None
-        return pid
-
-    def is_running(self) -> bool:
-        """True if this broker's process is alive."""
-        return self.pid() is not None
+        return _MAIN_CLASS in cmd and str(self.config_file) in cmd
 
     def _java_command(self, main: str, args: Sequence[str], classpath: str) -> list[str]:
         return [
@@ -366,13 +316,6 @@ class LocalKafka:
                 log_tail=tail(self.log_file),
             )
 
-    def _check_ports(self) -> None:
-        for port, env in ((self.port, self._port_env),
-                          (self.controller_port, self._controller_port_env)):
-            if not port_free(port):
-                raise PortInUseError(service="kafka", port=port, env_var=env,
-                                     log_file=self.log_file)
-
     def start(self, *, timeout_s: float = 180.0, offline: bool = False) -> bool:
         """Start the broker unless it already runs, and wait until it serves requests.
 
@@ -389,97 +332,37 @@ class LocalKafka:
                 file and quotes its last lines).
             JarFetchError: The jars are not cached and Maven Central is unreachable.
         """
-        with self._lock():
-            if self.pid() is not None:
-                self._wait_ready(timeout_s=timeout_s, proc=None)
-                return False
-            self._check_ports()
-            classpath = os.pathsep.join(
-                str(p) for p in kafka_jars(cache_dir=self.jar_cache_dir, offline=offline)
-            )
-            self._write_configs()
-            if self.log_file.exists():
-                # One file per run keeps the log bounded; the previous run's stays for a look.
-                os.replace(self.log_file, self.log_file.with_name("kafka.log.1"))
-            self._format_storage(classpath)
-            cmd = self._java_command(_MAIN_CLASS, [str(self.config_file)], classpath)
-            with open(self.log_file, "ab") as out:
-                # Own session: Ctrl-C in the terminal that ran `services up` must not kill it.
-                proc = subprocess.Popen(
-                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                    preexec_fn=die_with_parent if self._die_with_parent else None)
-            self.pid_file.write_text(json.dumps({
-                "pid": proc.pid, "port": self.port, "controller_port": self.controller_port,
-                "data_dir": str(self.data_dir), "started": time.time(),
-            }))
-            try:
-                self._wait_ready(timeout_s=timeout_s, proc=proc)
-            except BaseException:
-                self._terminate(proc.pid, timeout_s=30.0)
-                with contextlib.suppress(OSError):
-                    proc.wait(timeout=1)
-                self.pid_file.unlink(missing_ok=True)
-                raise
-            log.info("kafka broker pid %d ready at %s (data %s)", proc.pid, self.bootstrap,
-                     self.data_dir)
-            return True
+        return self._start(timeout_s=timeout_s,
+                           prepare=functools.partial(self._prepare, offline=offline))
 
-    def _wait_ready(self, *, timeout_s: float, proc: subprocess.Popen[bytes] | None) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            code = proc.poll() if proc is not None else None
-            if code is not None or (proc is None and self.pid() is None):
-                self._raise_exited(code)
-            if accepts(HOST, self.port) and _metadata_ok(self.bootstrap, timeout_s=5.0):
-                return
-            if time.monotonic() > deadline:
-                raise ServiceStartError(
-                    f"broker on port {self.port} did not answer within {timeout_s:.0f} s",
-                    service="kafka", log_file=self.log_file, log_tail=tail(self.log_file),
-                    transient=True,
-                )
-            time.sleep(0.25)
-
-    def _raise_exited(self, code: int | None) -> None:
-        last = tail(self.log_file)
-        if "Address already in use" in last or "BindException" in last:
-            port = self.controller_port if f":{self.controller_port}" in last else self.port
-            env = self._controller_port_env if port == self.controller_port else self._port_env
-            raise PortInUseError(service="kafka", port=port, env_var=env, log_file=self.log_file)
-        raise ServiceStartError(
-            f"broker (port {self.port}, data {self.data_dir}) exited during start-up"
-            + (f" with code {code}" if code is not None else ""),
-            service="kafka", log_file=self.log_file, exit_code=code, log_tail=last,
+    def _prepare(self, *, offline: bool) -> Launch:
+        classpath = os.pathsep.join(
+            str(p) for p in kafka_jars(cache_dir=self.jar_cache_dir, offline=offline)
+        )
+        self._write_configs()
+        self._format_storage(classpath)
+        return Launch(
+            self._java_command(_MAIN_CLASS, [str(self.config_file)], classpath),
+            preexec_fn=die_with_parent if self._die_with_parent else None,
+            record={"port": self.port, "controller_port": self.controller_port,
+                    "data_dir": str(self.data_dir)},
         )
 
-    @staticmethod
-    def _terminate(pid: int, *, timeout_s: float) -> None:
-        # SIGTERM runs Kafka's shutdown hook, which flushes and closes the logs cleanly.
-        if not terminate(pid, timeout_s=timeout_s):
-            log.warning("kafka pid %d ignored SIGTERM for %.0f s; killed it", pid, timeout_s)
+    def _ready(self) -> bool:
+        return accepts(HOST, self.port) and _metadata_ok(self.bootstrap, timeout_s=5.0)
 
-    def stop(self, *, timeout_s: float = 60.0) -> bool:
-        """Stop the broker cleanly (SIGTERM, then SIGKILL after ``timeout_s``); data is kept.
+    def _describe(self) -> str:
+        return f"broker (port {self.port}, data {self.data_dir})"
 
-        Returns:
-            True if a running broker was stopped, False if none was running.
-        """
-        with self._lock():
-            pid = self.pid()
-            if pid is None:
-                self.pid_file.unlink(missing_ok=True)
-                return False
-            self._terminate(pid, timeout_s=timeout_s)
-            self.pid_file.unlink(missing_ok=True)
-            log.info("kafka broker pid %d stopped; data kept in %s", pid, self.data_dir)
-            return True
+    def _not_ready_message(self, timeout_s: float) -> str:
+        return f"broker on port {self.port} did not answer within {timeout_s:.0f} s"
 
-    def status(self) -> ServiceStatus:
-        """Whether this broker runs, and where."""
-        pid = self.pid()
-        detail = f"pid {pid}, data {self.data_dir}" if pid else f"stopped, data {self.data_dir}"
-        return ServiceStatus("kafka", pid is not None, self.bootstrap, detail)
+    def _port_in_log(self, log_tail: str) -> tuple[int, str] | None:
+        if "Address already in use" not in log_tail and "BindException" not in log_tail:
+            return None
+        if f":{self.controller_port}" in log_tail:
+            return self.controller_port, self._controller_port_env
+        return self.port, self._port_env
 
 
 def _admin(bootstrap: str, *, timeout_s: float) -> Any:
@@ -694,9 +577,7 @@ def start(*, timeout_s: float = 180.0) -> ServiceStatus:
     kafka = LocalKafka.from_env()
     started = kafka.start(timeout_s=timeout_s)
     ensure_topics(kafka.bootstrap, specs)
-    status = kafka.status()
-    return ServiceStatus(status.name, status.running, status.address,
-                         ("started, " if started else "already running, ") + status.detail)
+    return kafka.started_status(started)
 
 
 def stop() -> ServiceStatus:
@@ -705,9 +586,7 @@ def stop() -> ServiceStatus:
     Needs no store config, so a broken config never keeps a broker running.
     """
     kafka = LocalKafka.from_env()
-    stopped = kafka.stop()
-    done = "stopped" if stopped else "was not running"
-    return ServiceStatus("kafka", False, kafka.bootstrap, f"{done}, data {kafka.data_dir}")
+    return kafka.stopped_status(kafka.stop())
 
 
 def status() -> ServiceStatus:

@@ -20,23 +20,28 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import secrets
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from storeheat.paths import label_studio_dir, run_dir, state_dir, tool_config_dir
-from storeheat.services.exceptions import PackageInstallError, PortInUseError, ServiceStartError
-from storeheat.services.kafka import ServiceStatus
-from storeheat.services.process import cmdline, locked, pid_alive, tail, terminate, wait_port_free
+from storeheat.services.exceptions import PackageInstallError
+from storeheat.services.process import (
+    Launch,
+    LocalService,
+    ServiceStatus,
+    cmdline,
+    env_port,
+    locked,
+    tail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +128,7 @@ def ensure_venv(
     return exe
 
 
-class LocalLabelStudio:
+class LocalLabelStudio(LocalService):
     """One Label Studio server on a loopback port, with its data in one folder.
 
     Attributes:
@@ -132,6 +137,13 @@ class LocalLabelStudio:
         port: HTTP port on 127.0.0.1.
         venv: The server's virtualenv.
     """
+
+    name = _NAME
+    stop_group = True
+    stop_timeout_s = 30.0
+    abort_timeout_s = 15.0
+    # The port of a server stopped a moment ago may not be free yet.
+    port_wait_s = 3.0
 
     def __init__(
         self,
@@ -165,10 +177,8 @@ class LocalLabelStudio:
         Raises:
             ConfigError: The port variable is not a port number.
         """
-        from storeheat.services.kafka import _env_port
-
         return cls(data_dir=label_studio_dir(), state_dir=run_dir(),
-                   port=_env_port(PORT_ENV, DEFAULT_PORT))
+                   port=env_port(PORT_ENV, DEFAULT_PORT))
 
     @property
     def url(self) -> str:
@@ -176,12 +186,15 @@ class LocalLabelStudio:
         return f"http://{HOST}:{self.port}"
 
     @property
-    def log_file(self) -> Path:
-        return self.state_dir / "label-studio.log"
+    def address(self) -> str:
+        return self.url
 
     @property
-    def pid_file(self) -> Path:
-        return self.state_dir / "label-studio.pid"
+    def data_note(self) -> str:
+        return f"data {self.data_dir}"
+
+    def ports(self) -> list[tuple[int, str]]:
+        return [(self.port, self._port_env)]
 
     def credentials(self) -> Credentials:
         """The admin account: from ``LABEL_STUDIO_*`` variables, else generated once and kept
@@ -232,24 +245,11 @@ class LocalLabelStudio:
         })
         return env
 
-    def pid(self) -> int | None:
-        """The server's pid if it runs (checked against its command line), else None."""
-        try:
-            pid = int(json.loads(self.pid_file.read_text())["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if not pid_alive(pid):
-            return None
+    def _owns(self, pid: int) -> bool:
         cmd = " ".join(cmdline(pid))
-        if "label-studio" not in cmd or f"--port {self.port}" not in cmd:
-            return None  # a recycled pid
-        return pid
+        return "label-studio" in cmd and f"--port {self.port}" in cmd
 
-    def is_running(self) -> bool:
-        """True if this server's process is alive."""
-        return self.pid() is not None
-
-    def _healthy(self) -> bool:
+    def _ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/health", timeout=3) as resp:
                 return bool(resp.status == 200)
@@ -272,79 +272,27 @@ class LocalLabelStudio:
             PortInUseError: The port is held by another process (names port and log file).
             ServiceStartError: The server exited or did not answer in time (names the log).
         """
-        with locked(self.state_dir / "label-studio.lock"):
-            if self.pid() is not None:
-                self._wait_ready(None, timeout_s)
-                return False
-            if not wait_port_free(self.port, timeout_s=3.0):
-                raise PortInUseError(service=_NAME, port=self.port, env_var=self._port_env,
-                                     log_file=self.log_file)
-            exe = ensure_venv(self.venv, log_dir=self.state_dir)
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            if self.log_file.exists():
-                os.replace(self.log_file, self.log_file.with_name("label-studio.log.1"))
-            cmd = [str(exe), "start", "--no-browser", "--internal-host", HOST,
-                   "--port", str(self.port), "--data-dir", str(self.data_dir)]
-            with open(self.log_file, "ab") as out:
-                # Own session: stopping the CLI that started it must not stop the server.
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=self.environment(),
-                                        cwd=self.data_dir, start_new_session=True)
-            self.pid_file.write_text(json.dumps({"pid": proc.pid, "port": self.port}))
-            try:
-                self._wait_ready(proc, timeout_s)
-            except BaseException:
-                terminate(proc.pid, timeout_s=15, group=True)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=5)
-                self.pid_file.unlink(missing_ok=True)
-                raise
-            log.info("label studio pid %d ready at %s", proc.pid, self.url)
-            return True
+        return self._start(timeout_s=timeout_s, prepare=self._prepare)
 
-    def _wait_ready(self, proc: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not self._healthy():
-            code = proc.poll() if proc is not None else None
-            if code is not None or (proc is None and self.pid() is None):
-                last = tail(self.log_file)
-                if "Address already in use" in last or "That port is already in use" in last:
-                    raise PortInUseError(service=_NAME, port=self.port, env_var=self._port_env,
-                                         log_file=self.log_file)
-                raise ServiceStartError(
-                    f"server on port {self.port} exited during start-up (code {code})",
-                    service=_NAME, log_file=self.log_file, exit_code=code, log_tail=last)
-            if time.monotonic() > deadline:
-                raise ServiceStartError(
-                    f"server on port {self.port} did not answer /health within {timeout_s:.0f} s",
-                    service=_NAME, log_file=self.log_file, log_tail=tail(self.log_file),
-                    transient=True)
-            time.sleep(0.5)
+    def _prepare(self) -> Launch:
+        exe = ensure_venv(self.venv, log_dir=self.state_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return Launch(
+            [str(exe), "start", "--no-browser", "--internal-host", HOST,
+             "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            env=self.environment(), cwd=self.data_dir, record={"port": self.port},
+        )
 
-    def stop(self, *, timeout_s: float = 30.0) -> bool:
-        """Stop the server (SIGTERM to its process group, SIGKILL after ``timeout_s``).
+    def _describe(self) -> str:
+        return f"server on port {self.port}"
 
-        Returns:
-            True if a running server was stopped, False if none was running.
-        """
-        with locked(self.state_dir / "label-studio.lock"):
-            pid = self.pid()
-            if pid is None:
-                self.pid_file.unlink(missing_ok=True)
-                return False
-            if not terminate(pid, timeout_s=timeout_s, group=True):
-                log.warning("label studio pid %d ignored SIGTERM; killed it", pid)
-            # Its listening socket can outlive the process by a moment; "stopped" means free.
-            wait_port_free(self.port, timeout_s=5.0)
-            self.pid_file.unlink(missing_ok=True)
-            return True
+    def _not_ready_message(self, timeout_s: float) -> str:
+        return f"server on port {self.port} did not answer /health within {timeout_s:.0f} s"
 
-    def status(self) -> ServiceStatus:
-        """Whether this server runs, and where."""
-        pid = self.pid()
-        detail = f"pid {pid}, data {self.data_dir}" if pid else f"stopped, data {self.data_dir}"
-        return ServiceStatus(_NAME, pid is not None, self.url, detail)
+    def _port_in_log(self, log_tail: str) -> tuple[int, str] | None:
+        if "Address already in use" in log_tail or "That port is already in use" in log_tail:
+            return self.port, self._port_env
+        return None
 
 
 # -- the services protocol used by `storeheat services` ------------------------------------
@@ -353,18 +301,13 @@ class LocalLabelStudio:
 def start() -> ServiceStatus:
     """Start the project's Label Studio (installing its virtualenv on first use)."""
     server = LocalLabelStudio.from_env()
-    started = server.start()
-    status = server.status()
-    return ServiceStatus(status.name, status.running, status.address,
-                         ("started, " if started else "already running, ") + status.detail)
+    return server.started_status(server.start())
 
 
 def stop() -> ServiceStatus:
     """Stop the project's Label Studio; its data is kept."""
     server = LocalLabelStudio.from_env()
-    stopped = server.stop()
-    done = "stopped" if stopped else "was not running"
-    return ServiceStatus(_NAME, False, server.url, f"{done}, data {server.data_dir}")
+    return server.stopped_status(server.stop())
 
 
 def status() -> ServiceStatus:
