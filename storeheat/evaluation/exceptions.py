@@ -33,7 +33,21 @@ class MotFormatError(EvaluationError):
         super().__init__(f"{where}: {message}")
 
 
-class InputMismatchError(EvaluationError):
+class _ArgumentError(EvaluationError):
+    """An error about the value of one named argument.
+
+    Attributes:
+        argument: The argument (CLI option or function parameter) that holds the bad value.
+        detail: The message without the argument name.
+    """
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        self.argument = argument
+        self.detail = message
+        super().__init__(f"{argument}: {message}")
+
+
+class InputMismatchError(_ArgumentError):
     """Two inputs that must correspond do not (sequence sets, grid shapes, zone sets).
 
     Attributes:
@@ -41,21 +55,11 @@ class InputMismatchError(EvaluationError):
         detail: The message without the argument name.
     """
 
-    def __init__(self, message: str, *, argument: str) -> None:
-        self.argument = argument
-        self.detail = message
-        super().__init__(f"{argument}: {message}")
 
-
-class InvalidInputError(EvaluationError):
+class InvalidInputError(_ArgumentError):
     """One input is invalid on its own (wrong shape, missing column, negative duration).
 
     Attributes:
         argument: The argument (CLI option or function parameter) that holds the bad value.
         detail: The message without the argument name.
     """
-
-    def __init__(self, message: str, *, argument: str) -> None:
-        self.argument = argument
-        self.detail = message
-        super().__init__(f"{argument}: {message}")
