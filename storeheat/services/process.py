@@ -442,9 +442,6 @@ class LocalService(ABC):
 
     def _terminate(self, pid: int, *, timeout_s: float) -> None:
         terminate(pid, timeout_s=timeout_s, group=self.stop_group, sig=self.stop_signal)
-        # Its listening sockets can outlive the process by a moment; "stopped" means free.
-        for port, _ in self.ports():
-            wait_port_free(port, timeout_s=5.0)
 
     def stop(self, *, timeout_s: float | None = None) -> bool:
         """Stop the service (``stop_signal``, escalating after ``timeout_s``); data is kept.
@@ -461,6 +458,10 @@ class LocalService(ABC):
             if pid is not None:
                 grace = self.stop_timeout_s if timeout_s is None else timeout_s
                 self._terminate(pid, timeout_s=grace)
+                # Its listening sockets can outlive the process by a moment; "stopped" means
+                # a start right after it finds the ports free.
+                for port, _ in self.ports():
+                    wait_port_free(port, timeout_s=5.0)
                 log.info("%s pid %d stopped; %s kept", self.name, pid, self.data_note)
             self.pid_file.unlink(missing_ok=True)
             return pid is not None
