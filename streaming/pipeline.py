@@ -27,7 +27,13 @@ from numpy.typing import NDArray
 from streaming.detections import Detections
 from streaming.detector import Detector
 from streaming.exceptions import InferenceError, PrivacyError
-from streaming.privacy import BlurMemory, FaceFinder, anonymise, far_field_regions
+from streaming.privacy import (
+    BlurMemory,
+    FaceFinder,
+    anonymise,
+    far_field_regions,
+    near_field_regions,
+)
 from streaming.projection import FloorProjector
 from streaming.tracker import CameraTracker, Embedder, HistogramEmbedder
 
@@ -63,8 +69,18 @@ class PrivacyOptions:
     #: such people, so their faces would otherwise go unblurred. 0 turns it off; a camera's
     #: explicit ``privacy_mask`` replaces it.
     far_field_min_person_px: float = 64.0
+    #: Blur the bottom band of each calibrated view where a person cut off by the frame edge
+    #: shows less than this fraction of their height (see
+    #: :func:`streaming.privacy.near_field_regions`): the detector misses a head and
+    #: shoulders alone. 0 turns it off; a camera's explicit ``privacy_mask`` replaces it.
+    near_field_visible_fraction: float = 0.5
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.near_field_visible_fraction <= 1.0:
+            raise ValueError(
+                "near_field_visible_fraction: expected 0..1, got "
+                f"{self.near_field_visible_fraction}"
+            )
         if self.far_field_min_person_px < 0:
             raise ValueError(
                 f"far_field_min_person_px: expected >= 0, got {self.far_field_min_person_px}"
@@ -138,6 +154,9 @@ class FrameProcessor:
         embedder: Appearance features for the tracker, batched across cameras.
         tracker_options: DeepSORT settings for new cameras / epochs.
         privacy_options: Blur settings.
+        track_conf: Detections below this confidence are neither tracked nor published;
+            they only add head regions to the blur. Load the detector with a lower threshold
+            than this to get them: a false blur costs a little picture, a missed person a face.
 
     Example::
 
@@ -151,6 +170,7 @@ class FrameProcessor:
     embedder: Embedder = field(default_factory=HistogramEmbedder)
     tracker_options: TrackerOptions = field(default_factory=TrackerOptions)
     privacy_options: PrivacyOptions = field(default_factory=PrivacyOptions)
+    track_conf: float = 0.0
     _cameras: dict[str, CameraStages] = field(default_factory=dict, init=False, repr=False)
 
     def start_camera(
@@ -206,14 +226,20 @@ class FrameProcessor:
         self._cameras[camera_id] = stages
         return stages
 
-    def _far_field(self, projector: FloorProjector, shape: tuple[int, ...]
-                   ) -> NDArray[np.float64]:
-        min_px = self.privacy_options.far_field_min_person_px
-        if min_px <= 0:
-            return np.zeros((0, 4), dtype=np.float64)
-        band = far_field_regions(projector.homography, width=int(shape[1]),
-                                 height=int(shape[0]), min_person_px=min_px)
-        return band.astype(np.float64)
+    def _blind_bands(self, projector: FloorProjector, shape: tuple[int, ...]
+                     ) -> NDArray[np.float64]:
+        """The parts of a calibrated view where people are too small or too cut off to detect."""
+        opts = self.privacy_options
+        width, height = int(shape[1]), int(shape[0])
+        bands: list[NDArray[np.int32]] = [np.zeros((0, 4), dtype=np.int32)]
+        if opts.far_field_min_person_px > 0:
+            bands.append(far_field_regions(projector.homography, width=width, height=height,
+                                           min_person_px=opts.far_field_min_person_px))
+        if opts.near_field_visible_fraction > 0:
+            bands.append(near_field_regions(
+                projector.homography, width=width, height=height,
+                min_visible_fraction=opts.near_field_visible_fraction))
+        return np.concatenate(bands).astype(np.float64)
 
     def stop_camera(self, camera_id: str) -> None:
         """Forget a camera's state (its tracks and blur memory)."""
@@ -253,14 +279,18 @@ class FrameProcessor:
         except InferenceError:
             return [self._dropped(cam, frame, "detector_failed", {}) for cam, frame in batch]
         t1 = time.perf_counter()
+        confident = [d.confidence >= self.track_conf for d in detections]
+        strong = [d.filter(k) for d, k in zip(detections, confident, strict=True)]
+        weak = [d.filter(~k) for d, k in zip(detections, confident, strict=True)]
         features = self.embedder.embed_batch(
-            [(frame, d.xyxy) for frame, d in zip(frames, detections, strict=True)]
+            [(frame, d.xyxy) for frame, d in zip(frames, strong, strict=True)]
         )
         t2 = time.perf_counter()
         shared = {"detect": (t1 - t0) * 1000 / n, "embed": (t2 - t1) * 1000 / n}
         return [
-            self._per_camera(cam, frame, dets, feats, shared)
-            for (cam, frame), dets, feats in zip(batch, detections, features, strict=True)
+            self._per_camera(cam, frame, dets, faint, feats, shared)
+            for (cam, frame), dets, faint, feats in zip(batch, strong, weak, features,
+                                                       strict=True)
         ]
 
     def _per_camera(
@@ -268,6 +298,7 @@ class FrameProcessor:
         camera_id: str,
         frame: Frame,
         detections: Detections,
+        faint: Detections,
         features: NDArray[np.float32],
         shared: dict[str, float],
     ) -> ProcessedFrame:
@@ -281,11 +312,11 @@ class FrameProcessor:
         stages.frames += 1
         if stages.privacy_mask is None and stages.projector is not None:
             # Computed once per epoch, from the first frame's size.
-            stages.privacy_mask = self._far_field(stages.projector, frame.shape)
+            stages.privacy_mask = self._blind_bands(stages.projector, frame.shape)
         try:
             blurred = anonymise(
                 frame,
-                tracked,
+                Detections.concatenate([tracked, faint]) if len(faint) else tracked,
                 face_detector=self.face_detector if run_faces else None,
                 memory=stages.memory,
                 head_fraction=opts.head_fraction,

@@ -17,6 +17,7 @@ into a dropped, counted frame. The unblurred frame is never stored, logged or re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -552,3 +553,54 @@ def far_field_regions(
         return _empty_regions()
     last = int(np.flatnonzero(too_small).max()) + 1
     return np.array([[0, 0, width, last]], dtype=np.int32)
+
+
+def near_field_regions(
+    homography: Any,
+    *,
+    width: int,
+    height: int,
+    min_visible_fraction: float = 0.5,
+    person_height_m: float = 1.7,
+) -> Regions:
+    """The band at the bottom of a view where people cut off by the frame go undetected.
+
+    Someone standing just beyond the bottom edge shows only their head and shoulders: the
+    person detector does not find so little of a body, so no head region is blurred, and a
+    face detector can miss the face too. A person whose feet are below the frame appears at
+    least as tall as one standing on the bottom row, so the band is ``min_visible_fraction``
+    of that height (floor scale across the bottom row times ``person_height_m``, as in
+    :func:`far_field_regions`): any head inside it belongs to a person of whom less than that
+    fraction is in view. Someone much closer to the camera appears taller still, so the band
+    is a floor, not a bound; raise the fraction for cameras mounted low.
+
+    Args:
+        homography: The camera's :class:`storeheat.geometry.Homography`.
+        width: Frame width in pixels.
+        height: Frame height in pixels.
+        min_visible_fraction: Smallest part of a person (0..1) the detector is trusted to
+            find; 0 turns the band off.
+        person_height_m: Height of a standing person.
+
+    Returns:
+        ``(1, 4)`` region ``[0, v, width, height]`` (``(0, 4)`` when off, or when the bottom
+        row does not see the floor).
+
+    Raises:
+        ValueError: ``min_visible_fraction`` outside 0..1.
+    """
+    if not 0.0 <= min_visible_fraction <= 1.0:
+        raise ValueError(
+            f"min_visible_fraction: expected 0..1, got {min_visible_fraction}"
+        )
+    if min_visible_fraction == 0.0:
+        return _empty_regions()
+    row = height - 0.5
+    centre = width / 2.0
+    ends = homography.image_to_floor(np.array([[centre - 0.5, row], [centre + 0.5, row]]))
+    metres_per_px = float(np.linalg.norm(ends[1] - ends[0]))
+    if not np.isfinite(metres_per_px) or metres_per_px <= 0:
+        return _empty_regions()
+    band = math.ceil(min_visible_fraction * person_height_m / metres_per_px)
+    top = max(0, height - band)
+    return np.array([[0, top, width, height]], dtype=np.int32)
