@@ -30,7 +30,11 @@ class WorkerConfig(BaseModel):
                        "dir, or an Ultralytics .yaml for an untrained model).")
     imgsz: int = Field(default=640, ge=32, le=4096,
                        description="Inference size of Ultralytics models.")
-    conf: float = Field(default=0.3, gt=0, lt=1, description="Minimum detection confidence.")
+    conf: float = Field(default=0.3, gt=0, lt=1,
+                        description="Minimum confidence of a tracked, published detection.")
+    privacy_conf: float = Field(default=0.1, gt=0, lt=1,
+                                description="Minimum confidence of a person box whose head is "
+                                "blurred (below conf: blurred only, not tracked or published).")
     threads: int = Field(default=1, ge=1, le=64,
                          description="CPU threads for inference. One: run one worker process "
                          "per core (measured faster on a loaded 2-core machine than 2 threads).")

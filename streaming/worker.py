@@ -535,11 +535,14 @@ def build_processor(config: WorkerConfig) -> FrameProcessor:
     from streaming.privacy import FaceDetector
     from streaming.tracker import HistogramEmbedder, NoAppearance
 
-    detector = load_detector(config.model, imgsz=config.imgsz, conf=config.conf,
-                             threads=config.threads)
+    # The detector keeps the fainter boxes too: they widen the blur, only the confident
+    # ones are tracked and published.
+    detector = load_detector(config.model, imgsz=config.imgsz,
+                             conf=min(config.conf, config.privacy_conf), threads=config.threads)
     faces = FaceDetector(config.face_model) if config.faces else None
     embedder = HistogramEmbedder() if config.embedder == "histogram" else NoAppearance()
-    return FrameProcessor(detector=detector, face_detector=faces, embedder=embedder)
+    return FrameProcessor(detector=detector, face_detector=faces, embedder=embedder,
+                          track_conf=config.conf)
 
 
 def build_worker(

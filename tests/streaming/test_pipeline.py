@@ -215,3 +215,43 @@ def test_privacy_mask_is_blurred_in_every_frame(clips: dict[str, list[np.ndarray
         np.testing.assert_array_equal(rest, frame[60:])
     with pytest.raises(ValueError, match="privacy_mask: expected"):
         processor.start_camera("bad", epoch=1, projector=None, privacy_mask=[[1, 2, 3]])
+
+
+def test_near_field_band_of_a_calibrated_camera_is_blurred(detector: YoloxOnnxDetector) -> None:
+    # 640x360 image onto a 6.4 m x 3.6 m floor: 100 px per metre, so a 1.7 m person is 170 px
+    # and half of one is 85 px; those bottom rows are always blurred (someone cut off by the
+    # bottom edge is not detected), the rest of a frame without people is left as it is.
+    floor = np.array([[0, 0], [6.4, 0], [6.4, 3.6], [0, 3.6]])
+    hom = Homography.fit(np.array([[0, 0], [640, 0], [640, 360], [0, 360]]), floor)
+    processor = FrameProcessor(
+        detector=detector, face_detector=None,
+        privacy_options=PrivacyOptions(far_field_min_person_px=0.0,
+                                       near_field_visible_fraction=0.5),
+    )
+    processor.start_camera("cam", epoch=1, projector=FloorProjector(hom, floor_polygon=floor))
+    frame = np.random.default_rng(3).integers(0, 256, size=(360, 640, 3), dtype=np.uint8)
+    [out] = processor.process([("cam", frame)])
+    assert out.image is not None and not out.dropped and len(out.detections) == 0
+    changed = np.flatnonzero((out.image != frame).any(axis=(1, 2)))
+    assert changed.max() == 359 and 360 - 86 <= changed.min() <= 360 - 85  # 85 px, rounded out
+    with pytest.raises(ValueError, match="near_field_visible_fraction"):
+        PrivacyOptions(near_field_visible_fraction=2.0)
+
+
+def test_faint_boxes_are_blurred_but_not_tracked_or_published(
+    clips: dict[str, list[np.ndarray]],
+) -> None:
+    # The detector keeps everything down to 0.05; only boxes at or above track_conf are
+    # tracked and published, the fainter ones still get their heads blurred.
+    faint_detector = load_detector(YOLOX_NANO, conf=0.05)
+    frame = clips["cam-people"][0]
+    boxes = faint_detector.detect_batch([frame])[0]
+    assert len(boxes) > 0
+    processor = FrameProcessor(detector=faint_detector, face_detector=None,
+                               track_conf=float(boxes.confidence.max()) + 0.01)
+    processor.start_camera("cam", epoch=1, projector=None)
+    [out] = processor.process([("cam", frame)])
+    assert not out.dropped and out.image is not None
+    assert len(out.detections) == 0  # none is confident enough to be published
+    for x1, y1, x2, y2 in head_regions(boxes, frame.shape):
+        assert not np.array_equal(out.image[y1:y2, x1:x2], frame[y1:y2, x1:x2])
