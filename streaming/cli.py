@@ -5,6 +5,7 @@ Examples::
     storeheat worker --config configs/demo-store.yaml
     storeheat worker --config store.yaml --cameras cam-1 cam-2 --metrics-port 9108
     storeheat worker --config store.yaml --offline --duration 60   # files, every frame
+    storeheat worker --config store.yaml --processes 2   # cameras split over two processes
 
 SIGTERM or Ctrl-C stops it gracefully: readers stop, open segments are closed and announced,
 the producer is flushed, and whatever Kafka did not acknowledge stays in the journal for the
@@ -114,6 +115,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--loop", action="store_true", help="restart files at their end")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--worker-id", help="name of this worker process (logs, journal path)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="split the cameras over this many worker processes, one per core "
+                   "(default 1); children are named <worker-id>.1, .2 ...")
     p.add_argument("--log-format", choices=("json", "text"), default="json")
     p.set_defaults(func=run)
 
@@ -156,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
             or str(REPO_ROOT / "configs" / "demo-store.yaml"))
     store = load_store_config(path)
     cfg = worker_config(_options(args))
+    if args.processes != 1:
+        return _run_processes(args, store=store, config_path=path, worker_id=cfg.worker_id)
     worker = build_worker(store, config=cfg, cameras=args.cameras, bootstrap=args.bootstrap,
                           hot_url=args.hot_video, source_base_dir=Path(path).resolve().parent)
 
@@ -173,3 +179,65 @@ def run(args: argparse.Namespace) -> int:
         "source_errors": dict(report.source_errors),
     }))
     return 0
+
+
+#: Flags passed unchanged from the parent to every child process (flag, attribute).
+_SHARED_VALUE_FLAGS = (
+    ("--model", "model"), ("--imgsz", "imgsz"), ("--threads", "threads"),
+    ("--bootstrap", "bootstrap"), ("--hot-video", "hot_video"),
+    ("--journal-max-mb", "journal_max_mb"), ("--metrics-host", "metrics_host"),
+    ("--duration", "duration"), ("--log-format", "log_format"),
+)
+_SHARED_SWITCHES = (("--no-faces", "no_faces"), ("--no-segments", "no_segments"),
+                    ("--offline", "offline"), ("--loop", "loop"))
+
+
+def _run_processes(args: argparse.Namespace, *, store: Any, config_path: str,
+                   worker_id: str) -> int:
+    """``--processes N``: one child ``storeheat worker`` per camera group, supervised."""
+    from pathlib import Path
+
+    from streaming.supervisor import Supervisor, child_env, split_cameras, worker_command
+
+    if args.processes < 1:
+        print(f"storeheat worker: --processes: expected >= 1, got {args.processes}",
+              file=sys.stderr)
+        return 2
+    known = [c.id for c in store.cameras]
+    wanted = list(args.cameras) if args.cameras else known
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        print(f"storeheat worker: --cameras: unknown camera(s) {unknown}; the store "
+              f"{store.store_id} has {known}", file=sys.stderr)
+        return 2
+    base = ["--config", str(Path(config_path).resolve())]
+    for flag, attr in _SHARED_VALUE_FLAGS:
+        value = getattr(args, attr, None)
+        if value is not None:
+            base += [flag, str(value)]
+    for flag, attr in _SHARED_SWITCHES:
+        if getattr(args, attr, False):
+            base.append(flag)
+    commands = {}
+    for k, group in enumerate(split_cameras(wanted, args.processes), start=1):
+        child_id = f"{worker_id}.{k}"
+        argv = list(base)
+        if args.journal_dir:
+            argv += ["--journal-dir", str(Path(args.journal_dir) / child_id)]
+        port = args.metrics_port
+        child_port = None if port is not None and port < 0 else (
+            port + k - 1 if port else 0)
+        commands[child_id] = worker_command(argv, cameras=group, worker_id=child_id,
+                                            metrics_port=child_port)
+    supervisor = Supervisor(commands, env=child_env())
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger(__name__).info("stopping worker processes",
+                                         extra={"signal": signal.Signals(signum).name})
+        supervisor.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = supervisor.run()
+    print(json.dumps(supervisor.summary()))
+    return code

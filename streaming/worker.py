@@ -531,10 +531,15 @@ def build_processor(config: WorkerConfig) -> FrameProcessor:
     Raises:
         ModelLoadError: a model file is missing or unreadable.
     """
+    import cv2
+
     from streaming.detector import load_detector
     from streaming.privacy import FaceDetector
     from streaming.tracker import HistogramEmbedder, NoAppearance
 
+    # OpenCV (YuNet, resizing) would otherwise use every core of the machine in each worker
+    # process; one process per core is how the worker scales.
+    cv2.setNumThreads(config.threads)
     # The detector keeps the fainter boxes too: they widen the blur, only the confident
     # ones are tracked and published.
     detector = load_detector(config.model, imgsz=config.imgsz,
