@@ -113,6 +113,6 @@ def test_worker_processes_serve_every_camera_once(tmp_path: Path, kafka_bootstra
                         where={"store_id": store_id})
     per_camera: dict[str, set[int]] = {}
     for _, v in events:
-        per_camera.setdefault(v["camera_id"], set()).add(int(v["frame_index"]))
+        per_camera.setdefault(str(v["camera_id"]), set()).add(int(str(v["frame_index"])))
     assert {cam: len(idx) for cam, idx in per_camera.items()} == {
         f"cam-{k}": frames for k in range(3)}
