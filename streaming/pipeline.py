@@ -114,6 +114,9 @@ class CameraStages:
     projector: FloorProjector | None
     privacy_mask: NDArray[np.float64] | None = None
     frames: int = 0
+    #: Offset of this camera's face-detector frames (``face_every`` > 1): cameras take turns,
+    #: so a batch does not pay for every camera's face detection at once.
+    face_phase: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ class FrameProcessor:
             ),
             projector=projector,
             privacy_mask=mask,
+            face_phase=sum(1 for c in self._cameras if c != camera_id),
         )
         self._cameras[camera_id] = stages
         return stages
@@ -308,7 +312,7 @@ class FrameProcessor:
         tracked = stages.tracker.update(detections, features=features)
         t1 = time.perf_counter()
         timings = dict(shared, track=(t1 - t0) * 1000)
-        run_faces = stages.frames % opts.face_every == 0
+        run_faces = (stages.frames + stages.face_phase) % opts.face_every == 0
         stages.frames += 1
         if stages.privacy_mask is None and stages.projector is not None:
             # Computed once per epoch, from the first frame's size.

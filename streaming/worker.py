@@ -534,6 +534,7 @@ def build_processor(config: WorkerConfig) -> FrameProcessor:
     import cv2
 
     from streaming.detector import load_detector
+    from streaming.pipeline import PrivacyOptions
     from streaming.privacy import FaceDetector
     from streaming.tracker import HistogramEmbedder, NoAppearance
 
@@ -547,7 +548,8 @@ def build_processor(config: WorkerConfig) -> FrameProcessor:
     faces = FaceDetector(config.face_model) if config.faces else None
     embedder = HistogramEmbedder() if config.embedder == "histogram" else NoAppearance()
     return FrameProcessor(detector=detector, face_detector=faces, embedder=embedder,
-                          track_conf=config.conf)
+                          track_conf=config.conf,
+                          privacy_options=PrivacyOptions(face_every=config.face_every))
 
 
 def build_worker(

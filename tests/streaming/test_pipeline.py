@@ -186,10 +186,15 @@ def test_face_detector_every_nth_frame_per_camera(
     )
     processor.start_camera("a", epoch=1, projector=None)
     processor.start_camera("b", epoch=1, projector=None)
+    per_batch = []
     for i in range(4):
+        before = faces.calls
         results = processor.process([("a", clips["cam-faces"][i]), ("b", clips["cam-people"][i])])
         assert not any(r.dropped for r in results)
-    assert faces.calls == 4  # frames 0 and 2 of each camera
+        per_batch.append(faces.calls - before)
+    # Every 2nd frame of each camera, the cameras taking turns: one face pass per batch
+    # (a: frames 0 and 2, b: frames 1 and 3) rather than both in every other batch.
+    assert faces.calls == 4 and per_batch == [1, 1, 1, 1]
 
 
 @pytest.mark.parametrize("face_every", [0, 6])
