@@ -73,7 +73,7 @@ class PrivacyOptions:
     #: shows less than this fraction of their height (see
     #: :func:`streaming.privacy.near_field_regions`): the detector misses a head and
     #: shoulders alone. 0 turns it off; a camera's explicit ``privacy_mask`` replaces it.
-    near_field_visible_fraction: float = 0.5
+    near_field_visible_fraction: float = 0.6
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.near_field_visible_fraction <= 1.0:

@@ -225,17 +225,21 @@ def head_regions(
     *,
     head_fraction: float = 0.3,
     pad: float = 0.15,
+    reach_above: float = 0.2,
 ) -> Regions:
     """The head area of every person box: its top part, padded, clipped to the frame.
 
     The full box width is used (a head may be anywhere across the box when the person turns
-    or bends), plus ``pad`` of the box width on each side and ``pad`` of the head height above.
+    or bends), plus ``pad`` of the box width on each side. Above the box the region reaches
+    ``reach_above`` of the box height: small detectors often cut a box at the neck, which
+    would leave the whole head outside it.
 
     Args:
         detections: Person boxes.
         frame_shape: ``frame.shape`` (height first).
         head_fraction: Share of the box height, from the top, that holds the head.
-        pad: Extra margin, as a share of box width / head height.
+        pad: Extra margin on each side, as a share of box width.
+        reach_above: Extra margin above the box, as a share of box height.
 
     Returns:
         ``(N, 4) int32`` regions (empty boxes after clipping are dropped).
@@ -244,9 +248,10 @@ def head_regions(
         return _empty_regions()
     b = detections.xyxy.astype(np.float64)
     bw = b[:, 2] - b[:, 0]
-    head_h = (b[:, 3] - b[:, 1]) * head_fraction
+    bh = b[:, 3] - b[:, 1]
     regions = np.column_stack(
-        [b[:, 0] - pad * bw, b[:, 1] - pad * head_h, b[:, 2] + pad * bw, b[:, 1] + head_h]
+        [b[:, 0] - pad * bw, b[:, 1] - reach_above * bh, b[:, 2] + pad * bw,
+         b[:, 1] + head_fraction * bh]
     )
     return _clip_regions(regions, frame_shape)
 
@@ -560,7 +565,7 @@ def near_field_regions(
     *,
     width: int,
     height: int,
-    min_visible_fraction: float = 0.5,
+    min_visible_fraction: float = 0.6,
     person_height_m: float = 1.7,
 ) -> Regions:
     """The band at the bottom of a view where people cut off by the frame go undetected.
