@@ -216,7 +216,9 @@ def run_demo(*, seconds: int, cameras: int, seed: int, scenario: str, out: Path)
 
     _say("3/6 streaming worker: detect → blur → track → project → Kafka (every frame)")
     live = _finite_sim_store(run_dir, seconds=seconds)
+    # One worker process per core, as a store's machine would run it.
     worker_args = ["worker", "--config", str(live), "--offline",
+                   "--processes", str(min(cameras, os.cpu_count() or 1)),
                    "--log-format", "text", "--metrics-port", "-1",
                    "--hot-video", (out / "video" / "hot").resolve().as_uri()]
     model = os.environ.get("STOREHEAT_DEMO_MODEL") or _sim_model()

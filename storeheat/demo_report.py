@@ -7,6 +7,7 @@ beside its videos (``occupancy.csv``, ``zone_visits.csv``), and scores them with
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -98,17 +99,25 @@ def build_report(*, run_dir: Path, start: datetime, end: datetime,
     return {"zones": zones, "heatmap": heat.to_dict(), "dwell": dwell.to_dict()}
 
 
+def _seconds(value: float) -> str:
+    """``12.3s``, or ``–`` for a zone without visits (NaN)."""
+    return "–" if value != value else f"{value:.1f}s"
+
+
 def print_report(*, run_dir: Path, start: datetime, end: datetime,
                  root: str | None = None) -> dict[str, Any]:
     """Print the zone table and the accuracy figures; returns them too."""
-    report = build_report(run_dir=run_dir, start=start, end=end, root=root)
+    with warnings.catch_warnings():
+        # Medians of zones nobody visited are NaN by design (printed as "–"), not a problem.
+        warnings.filterwarnings("ignore", message="Mean of empty slice", category=RuntimeWarning)
+        report = build_report(run_dir=run_dir, start=start, end=end, root=root)
     print(f"    zones, {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC (measured | truth)")
     print(f"    {'zone':<10} {'visits':>6} {'visitors':>8} {'dwell p50':>9} {'dwell p90':>9} "
           f"{'peak':>4} | {'visitors':>8} {'dwell p50':>9}")
     for z in report["zones"]:
         print(f"    {z['zone']:<10} {z['visits']:>6} {z['visitors']:>8} "
-              f"{z['dwell_p50_s']:>8.1f}s {z['dwell_p90_s']:>8.1f}s {z['peak']:>4} | "
-              f"{z['true_visitors']:>8} {z['true_dwell_p50_s']:>8.1f}s")
+              f"{_seconds(z['dwell_p50_s']):>9} {_seconds(z['dwell_p90_s']):>9} {z['peak']:>4} | "
+              f"{z['true_visitors']:>8} {_seconds(z['true_dwell_p50_s']):>9}")
     h = report["heatmap"]
     d = report["dwell"]
     print("    accuracy against the simulation's truth (definitions: docs/metrics.md)")
