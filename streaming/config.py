@@ -44,6 +44,10 @@ class WorkerConfig(BaseModel):
                             description="Run the face detector on every n-th frame of a camera "
                             "(cameras take turns); between runs the blur memory carries the "
                             "last faces along their tracks.")
+    face_max_side: int = Field(default=640, ge=160, le=4096,
+                               description="Long side (pixels) frames are scaled to for the face "
+                               "detector: cost grows with pixels, the smallest face found shrinks "
+                               "with it.")
     faces: bool = Field(default=True,
                         description="Run the face detector (head regions are blurred always).")
     embedder: Literal["histogram", "none"] = Field(
