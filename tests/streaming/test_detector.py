@@ -147,10 +147,18 @@ def test_ultralytics_onnx_export_loads(dynamic_export: Path) -> None:
     np.testing.assert_allclose(a.xyxy, b.xyxy, atol=1e-3)
 
 
-def test_ultralytics_detector_still_runs_onnx_when_built_explicitly(dynamic_export: Path) -> None:
-    det = UltralyticsDetector(dynamic_export, imgsz=320, conf=1e-6)
-    [dets] = det.detect_batch([np.full((240, 320, 3), 90, dtype=np.uint8)])
-    assert len(dets) > 0 and (dets.class_id == 0).all()
+def test_dynamic_export_matches_ultralytics_detector_built_explicitly(
+    dynamic_export: Path, sim_frames: list[np.ndarray]
+) -> None:
+    # A dynamic-shape export takes the minimum rectangle (640×360 → 320×192), as in Ultralytics.
+    reference = UltralyticsDetector(dynamic_export, imgsz=320, conf=1e-6)
+    lean = load_detector(dynamic_export, imgsz=320, conf=1e-6)
+    assert isinstance(lean, UltralyticsOnnxDetector)
+    assert lean._blob(sim_frames)[0].shape == (len(sim_frames), 3, 192, 320)
+    want = reference.detect_batch(sim_frames)
+    for i, (got, w) in enumerate(zip(lean.detect_batch(sim_frames), want, strict=True)):
+        _assert_same_detections(got, w, f"sim frame {i}")
+    assert all(len(w) > 0 and (w.class_id == 0).all() for w in want)
 
 
 def test_untrained_export_at_another_size_runs_at_its_own_size(static_export_256: Path) -> None:
@@ -206,14 +214,19 @@ def _sim_frames() -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def comparison_frames(realdata: Path) -> list[np.ndarray]:
+def sim_frames() -> list[np.ndarray]:
+    return _sim_frames()
+
+
+@pytest.fixture(scope="module")
+def comparison_frames(realdata: Path, sim_frames: list[np.ndarray]) -> list[np.ndarray]:
     clip = cv2.VideoCapture(str(REALDATA / "videos" / "one-by-one-person-detection.mp4"))
     clip.set(cv2.CAP_PROP_POS_FRAMES, 120)
     ok, real = clip.read()
     clip.release()
     assert ok, "cannot read the real clip"
     # 640×360 simulated frames, and real footage of other shapes (768×432, 640×480).
-    return [*_sim_frames(), real, mot_frame("MOT17-05-FRCNN")]
+    return [*sim_frames, real, mot_frame("MOT17-05-FRCNN")]
 
 
 def _assert_same_detections(got: Detections, want: Detections, label: str) -> None:
