@@ -6,6 +6,9 @@ PYTHON ?= python3.11
 STATE := $(or $(STOREHEAT_HOME),$(CURDIR)/.state)
 # Downloads (wheels) are shared between clones on one machine; environments are per clone.
 export UV_CACHE_DIR ?= $(HOME)/.cache/storeheat/uv
+# One OpenBLAS thread: tiny matrices everywhere, and spinning BLAS threads on a busy 2-core
+# machine made each DeepSORT update 25x slower (see storeheat/env.py).
+export OPENBLAS_NUM_THREADS ?= 1
 BOOT := $(STATE)/bootstrap
 UV := $(BOOT)/bin/uv
 VENV := $(STATE)/venv

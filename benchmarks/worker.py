@@ -51,7 +51,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# Before numpy loads, as `storeheat` itself does (see storeheat.env.tool_env).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 from storeheat.env import apply_tool_env
 from storeheat.paths import REPO_ROOT, state_dir
