@@ -519,6 +519,18 @@ def regions_union_mask(
     return mask
 
 
+def _person_px(homography: Any, *, width: int, rows: NDArray[np.float64],
+               person_height_m: float) -> NDArray[np.float64]:
+    """How tall (pixels) a person standing on each image row appears: the floor scale across
+    the row at the image centre times their height (inf/nan where the row misses the floor)."""
+    centre = width / 2.0
+    left = homography.image_to_floor(np.column_stack([np.full(len(rows), centre - 0.5), rows]))
+    right = homography.image_to_floor(np.column_stack([np.full(len(rows), centre + 0.5), rows]))
+    metres_per_px = np.linalg.norm(right - left, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(person_height_m / metres_per_px, dtype=np.float64)
+
+
 def far_field_regions(
     homography: Any,
     *,
@@ -546,13 +558,9 @@ def far_field_regions(
     Returns:
         ``(1, 4)`` region ``[0, 0, width, v]`` (``(0, 4)`` when every row is near enough).
     """
-    rows = np.arange(height, dtype=np.float64) + 0.5
-    centre = width / 2.0
-    left = homography.image_to_floor(np.column_stack([np.full(height, centre - 0.5), rows]))
-    right = homography.image_to_floor(np.column_stack([np.full(height, centre + 0.5), rows]))
-    metres_per_px = np.linalg.norm(right - left, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        person_px = person_height_m / metres_per_px
+    person_px = _person_px(homography, width=width,
+                           rows=np.arange(height, dtype=np.float64) + 0.5,
+                           person_height_m=person_height_m)
     too_small = ~np.isfinite(person_px) | (person_px < min_person_px)
     if not too_small.any():
         return _empty_regions()
@@ -600,12 +608,10 @@ def near_field_regions(
         )
     if min_visible_fraction == 0.0:
         return _empty_regions()
-    row = height - 0.5
-    centre = width / 2.0
-    ends = homography.image_to_floor(np.array([[centre - 0.5, row], [centre + 0.5, row]]))
-    metres_per_px = float(np.linalg.norm(ends[1] - ends[0]))
-    if not np.isfinite(metres_per_px) or metres_per_px <= 0:
+    [person_px] = _person_px(homography, width=width, rows=np.array([height - 0.5]),
+                             person_height_m=person_height_m)
+    if not np.isfinite(person_px) or person_px <= 0:
         return _empty_regions()
-    band = math.ceil(min_visible_fraction * person_height_m / metres_per_px)
+    band = math.ceil(min_visible_fraction * person_px)
     top = max(0, height - band)
     return np.array([[0, top, width, height]], dtype=np.int32)
