@@ -15,6 +15,8 @@ Run: ``.state/venv/bin/python -m benchmarks.lake_ingest --frames 20000 --people 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import socket
 import tempfile
 import time
@@ -68,8 +70,6 @@ def main() -> None:
     from storeheat.env import apply_tool_env
 
     apply_tool_env()
-    import os
-
     from kafka import KafkaProducer
 
     from spark_jobs import session as sess
@@ -77,6 +77,8 @@ def main() -> None:
     from storeheat.services.kafka import LocalKafka, ensure_topics
 
     tmp = Path(tempfile.mkdtemp(prefix="storeheat-bench-"))
+    print(f"{args.frames} frames x {args.people} people, {args.partitions} partitions; load "
+          f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     t = time.monotonic()
     resolve(sess.JAR_GROUP, [sess.DELTA_JAR, sess.KAFKA_JAR], exclude=sess.PROVIDED_BY_PYSPARK,
             cache_dir=tmp / "jars")
@@ -135,11 +137,13 @@ def main() -> None:
               f"quarantined in {dt_s:.1f} s = {st.detections / dt_s:.0f} detections/s, "
               f"{st.records / dt_s:.0f} records/s")
         print(f"kafka -> silver end to end: {dets / (dt_b + dt_s):.0f} detections/s "
-              f"({args.frames / (dt_b + dt_s):.0f} frames/s)")
+              f"({args.frames / (dt_b + dt_s):.0f} frames/s); load average now "
+              f"{os.getloadavg()[0]:.1f}")
         spark.stop()
     finally:
         if broker is not None:
             broker.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -234,9 +234,12 @@ def generate_silver(
     new[1:] = (cam[1:] != cam[:-1]) | (d_pid[1:] != d_pid[:-1]) | (d_tick[1:] - d_tick[:-1] > 5)
     track = np.cumsum(new) - 1  # unique per camera too, which is all that is required
 
-    zx = (fx // ZONE_W).astype(np.int64)
-    zy = (fy // ZONE_D).astype(np.int64)
-    zone = np.char.add(np.char.add("z", zx.astype(str)), zy.astype(str))
+    # zone ids as codes into a small name table (strings per detection would take GBs)
+    n_zy = math.ceil(shape.depth / ZONE_D)
+    zone_names = pa.array([f"z{zx}{zy}" for zx in range(math.ceil(shape.width / ZONE_W))
+                           for zy in range(n_zy)])
+    zone = (fx // ZONE_W).astype(np.int64) * n_zy + (fy // ZONE_D).astype(np.int64)
+    del tick, px, py, pid, sel, keep, order, new, parts, ix, iy
 
     # Frames (every camera, every tick) and detections, written an hour at a time.
     frames_root, dets_root = str(root / "silver_frames"), str(root / "silver_detections")
@@ -288,7 +291,7 @@ def generate_silver(
             "x2": pa.array(np.full(n, 160.0)), "y2": pa.array(np.full(n, 250.0)),
             "floor_x": pa.array(fx[lo:hi]),
             "floor_y": pa.array(fy[lo:hi]),
-            "zone_id": pa.array(zone[lo:hi]),
+            "zone_id": zone_names.take(pa.array(zone[lo:hi])),
             "on_floor": pa.array(np.ones(n, dtype=bool)),
             "capture_date": capture_date.take(pa.array(row)),
         })
@@ -296,6 +299,19 @@ def generate_silver(
         counts["frames"] += len(fk)
         counts["detections"] += n
     return counts
+
+
+def _silver_counts(root: Path) -> dict[str, int]:
+    """Row counts of silver_frames and silver_detections from the Delta log (no scan)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    def rows(name: str) -> int:
+        actions = pa.table(DeltaTable(str(root / name)).get_add_actions(flatten=True))
+        return int(sum(actions.column("num_records").to_pylist()))
+
+    return {"frames": rows("silver_frames"), "detections": rows("silver_detections"),
+            "shoppers": 0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--lake", default=None, help="scratch lake (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch lake")
+    parser.add_argument("--reuse-silver", action="store_true",
+                        help="with --lake: roll up the silver already there (no generation)")
+    parser.add_argument("--driver-memory", default="4g",
+                        help="Spark driver heap (all of Spark in local mode; default 4g)")
+    parser.add_argument("--shuffle-partitions", type=int, default=8,
+                        help="spark.sql.shuffle.partitions (default 8)")
     args = parser.parse_args(argv)
 
     from storeheat.env import apply_tool_env
@@ -321,12 +343,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{peak} shoppers; lake {lake}; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
     t0 = time.monotonic()
-    counts = generate_silver(lake, cameras=args.cameras, hours=args.hours, fps=args.fps,
-                             peak=peak, seed=args.seed)
-    t_gen = time.monotonic() - t0
+    if args.reuse_silver and args.lake and (lake / "silver_frames" / "_delta_log").exists():
+        counts = _silver_counts(lake)
+        print(f"silver reused: {counts['frames']:,} frames, {counts['detections']:,} "
+              f"detections")
+    else:
+        counts = generate_silver(lake, cameras=args.cameras, hours=args.hours, fps=args.fps,
+                                 peak=peak, seed=args.seed)
+        t_gen = time.monotonic() - t0
+        print(f"silver written in {t_gen:.1f} s: {counts['frames']:,} frames, "
+              f"{counts['detections']:,} detections, {counts['shoppers']:,} shoppers")
     silver_rows = counts["frames"] + counts["detections"]
-    print(f"silver written in {t_gen:.1f} s: {counts['frames']:,} frames, "
-          f"{counts['detections']:,} detections, {counts['shoppers']:,} shoppers")
 
     from spark_jobs.gold import GoldSettings, aligned_windows, rollup_window
     from spark_jobs.session import get_spark
@@ -336,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = GoldSettings.for_store(config)
     zones = [z.id for z in config.zones]
     t1 = time.monotonic()
-    spark = get_spark(app_name="bench-gold", lake_root_url=lake, register_tables=False)
+    spark = get_spark(app_name="bench-gold", lake_root_url=lake, register_tables=False,
+                      driver_memory=args.driver_memory,
+                      shuffle_partitions=args.shuffle_partitions)
     t_session = time.monotonic() - t1
     end = OPEN + timedelta(hours=args.hours)
     totals: dict[str, int] = {}
@@ -348,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
             totals[k] = totals.get(k, 0) + v
         print(f"  window {w0:%H:%M}-{w1:%H:%M}: {res.seconds:.1f} s  {res.rows}", flush=True)
     t_roll = time.monotonic() - t2
-    print(f"spark session start: {t_session:.1f} s")
+    print(f"spark session start: {t_session:.1f} s (driver {args.driver_memory}, "
+          f"{args.shuffle_partitions} shuffle partitions); load average now "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"gold rollup: {t_roll:.1f} s for {silver_rows:,} silver rows "
           f"({t_roll / silver_rows * 1e6:.1f} s per million rows, "
           f"{silver_rows / t_roll:,.0f} rows/s); gold rows {totals}")

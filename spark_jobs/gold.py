@@ -18,9 +18,9 @@ Definitions (the numbers analysts see depend on them, so they are stated once, h
   suppression: a detection is a *duplicate* when a detection from another camera whose id
   sorts first was captured within ``fusion_tolerance_s`` and its floor point lies within
   ``fusion_radius_m``. Duplicates are dropped from person-seconds, heatmap cells and
-  occupancy. The pair search is a grid join (cells of ``2 r``, time slots of ``2 tol``;
-  each detection probes its own cell/slot and the nearer neighbour on each axis, 8 keys),
-  so it is linear in the number of detections. Known limits: two *different* people closer
+  occupancy. The pair search is a grid join (cells of ``4 r``, time slots of ``4 tol``;
+  each detection probes every cell/slot its ``r``/``tol`` box touches, ~3.4 keys on
+  average), so it is linear in the number of detections. Known limits: two *different* people closer
   than ``r`` where the priority camera sees only one of them are merged (undercount), and
   foot points projected farther apart than ``r`` by calibration error stay double
   (overcount). Measured on the simulated store (``benchmarks/fusion_sim.py``: 3 cameras,
@@ -47,7 +47,9 @@ Definitions (the numbers analysts see depend on them, so they are stated once, h
   first detection. The rollup reads ``horizon_minutes`` of silver before the window (to know
   which tracks began earlier, which are left to the earlier window) and after it (to finish
   the tracks that began inside). Tracks or visits longer than the horizon are cut there.
-  Heatmap cells and occupancy depend only on the detections inside each bucket.
+  Heatmap cells and occupancy depend only on the detections inside each bucket. So a
+  rollup only processes the window's detections, the rest of the tracks seen in it, and
+  the frames around them (see :func:`compute_window`), not the whole horizon.
 * **Busy periods.** A bucket is busy for a zone when its ``avg_occupancy`` exceeds
   ``mean + busy_k * std`` of the zone's buckets over the ``baseline_days`` ending at the
   window's end (read from ``gold_zone_metrics``), is at least ``busy_min_occupancy``, and the
@@ -62,7 +64,7 @@ import argparse
 import logging
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -212,7 +214,11 @@ def _seconds_between(later: str | Column, earlier: str | Column) -> Column:
 
 
 def frame_intervals(
-    frames: DataFrame, *, default_interval_s: float = 0.2, max_interval_s: float = 1.0
+    frames: DataFrame,
+    *,
+    default_interval_s: float = 0.2,
+    max_interval_s: float = 1.0,
+    stream_bounds: DataFrame | None = None,
 ) -> DataFrame:
     """Add ``interval_s`` to each frame: how long its picture stands for.
 
@@ -221,6 +227,11 @@ def frame_intervals(
             frame_index, capture_time).
         default_interval_s: Used when the camera's epoch has a single frame.
         max_interval_s: Cap on a measured gap.
+        stream_bounds: When ``frames`` is only a time slice of each stream: store_id,
+            camera_id, stream_epoch, ``first_us`` and ``last_us`` (capture times, epoch
+            microseconds) of the whole streams. The intervals are then those the whole
+            streams would give, for every frame at least ``max_interval_s`` + 1 s inside its
+            slice (a neighbour outside the slice is farther away than the cap).
 
     Returns:
         ``frames`` with ``interval_s`` (seconds, > 0) and ``interval_us`` (the same in whole
@@ -229,20 +240,39 @@ def frame_intervals(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    w = Window.partitionBy("store_id", "camera_id", "stream_epoch").orderBy(
-        "capture_time", "frame_index"
-    )
-    nxt = _seconds_between(F.lead("capture_time").over(w), F.col("capture_time"))
-    prv = _seconds_between(F.col("capture_time"), F.lag("capture_time").over(w))
+    stream = ["store_id", "camera_id", "stream_epoch"]
+    w = Window.partitionBy(*stream).orderBy("capture_time", "frame_index")
+    nxt_time = F.lead("capture_time").over(w)
+    prv_time = F.lag("capture_time").over(w)
+    nxt = _seconds_between(nxt_time, F.col("capture_time"))
+    prv = _seconds_between(F.col("capture_time"), prv_time)
+    if stream_bounds is not None:
+        # The slice holds every frame within the cap (+1 s) of the frames that matter, so a
+        # neighbour missing from it but present in the stream is past the cap either way.
+        beyond = F.lit(float(max_interval_s) + 1.0)
+        t = _micros("capture_time")
+        nxt = F.when(nxt_time.isNull() & (F.col("_last_us") > t), beyond).otherwise(nxt)
+        prv = F.when(prv_time.isNull() & (F.col("_first_us") < t), beyond).otherwise(prv)
+        frames = frames.join(
+            F.broadcast(
+                stream_bounds.select(
+                    *stream, F.col("first_us").alias("_first_us"),
+                    F.col("last_us").alias("_last_us"),
+                )
+            ),
+            on=stream,
+            how="inner",
+        )
     gap = F.coalesce(
         F.when(nxt > 0, nxt), F.when(prv > 0, prv), F.lit(float(default_interval_s))
     )
     interval = F.least(gap, F.lit(float(max_interval_s)))
     # Sums run over whole microseconds (exact, order-independent), so a rerun of a window
     # gives bit-identical person-seconds whatever the partitioning.
-    return frames.withColumn("interval_us", F.round(interval * _US).cast("long")).withColumn(
+    out = frames.withColumn("interval_us", F.round(interval * _US).cast("long")).withColumn(
         "interval_s", F.col("interval_us") / float(_US)
     )
+    return out.drop("_first_us", "_last_us") if stream_bounds is not None else out
 
 
 def with_intervals(detections: DataFrame, frames_with_interval: DataFrame) -> DataFrame:
@@ -253,6 +283,101 @@ def with_intervals(detections: DataFrame, frames_with_interval: DataFrame) -> Da
     )
 
 
+#: Fusion search grid, in fusion radii (space) and tolerances (time). Any size is exact (a
+#: probe visits every cell its radius/tolerance box touches); larger cells mean fewer probe
+#: rows per detection (here ~3.4 instead of 8 with cells of 2 r) but more candidate pairs per
+#: cell, which are cheap to filter compared with shuffling probe rows.
+_FUSION_CELL_RADII = 4.0
+_FUSION_SLOT_TOLERANCES = 4.0
+
+
+def _on_floor() -> Column:
+    from pyspark.sql import functions as F
+
+    return F.col("on_floor") & F.col("floor_x").isNotNull()
+
+
+def duplicate_ids(
+    probe: DataFrame, build: DataFrame, *, radius_m: float = 0.5, tolerance_s: float = 0.2
+) -> DataFrame:
+    """Keys of the ``probe`` detections that a ``build`` detection makes duplicates.
+
+    A probe detection is a duplicate when a build detection of the same store, from a camera
+    whose id sorts before its own, lies within ``radius_m`` on the floor and ``tolerance_s``
+    in time. Both inputs must hold on-floor detections only. The pair search is a grid join:
+    build rows go to their cell and time slot, probe rows to every cell and slot their
+    radius/tolerance box touches, so it is linear in the number of detections.
+
+    Args:
+        probe: Detections to flag (event_id, detection_index, store_id, camera_id,
+            capture_time, floor_x, floor_y).
+        build: Detections that can make others duplicates (same columns; may overlap
+            ``probe`` and may hold repeated rows).
+        radius_m: Fusion radius, metres.
+        tolerance_s: Fusion time tolerance, seconds.
+
+    Returns:
+        Distinct (event_id, detection_index) of the duplicates.
+    """
+    from pyspark.sql import functions as F
+
+    cell = _FUSION_CELL_RADII * radius_m
+    slot_us = max(1, int(round(_FUSION_SLOT_TOLERANCES * tolerance_s * _US)))
+    tol_us = tolerance_s * _US
+    reach_us = math.ceil(tol_us)
+    # Widening the probe box by a hair only adds candidates; the exact test follows the join.
+    reach_m = radius_m * (1 + 1e-9) + 1e-9
+    t = _micros("capture_time")
+    keyed_build = build.select(
+        "store_id",
+        F.floor(F.col("floor_x") / cell).alias("gx"),
+        F.floor(F.col("floor_y") / cell).alias("gy"),
+        F.floor(t / slot_us).alias("gt"),
+        F.col("camera_id").alias("b_camera"),
+        F.col("floor_x").alias("bx"),
+        F.col("floor_y").alias("by"),
+        t.alias("bt"),
+    )
+
+    def _span(lo: Column, hi: Column, step: float | int) -> Column:
+        return F.explode(F.sequence(F.floor(lo / step), F.floor(hi / step)))
+
+    pts = probe.select(
+        "event_id",
+        "detection_index",
+        "store_id",
+        "camera_id",
+        F.col("floor_x").alias("x"),
+        F.col("floor_y").alias("y"),
+        t.alias("t_us"),
+    )
+    keyed_probe = (
+        pts.withColumn("gx", _span(F.col("x") - reach_m, F.col("x") + reach_m, cell))
+        .withColumn("gy", _span(F.col("y") - reach_m, F.col("y") + reach_m, cell))
+        .withColumn("gt", _span(F.col("t_us") - reach_us, F.col("t_us") + reach_us, slot_us))
+    )
+    r2 = radius_m * radius_m
+    return (
+        keyed_probe.join(keyed_build, on=["store_id", "gx", "gy", "gt"], how="inner")
+        .where(
+            (F.col("b_camera") < F.col("camera_id"))
+            & (F.abs(F.col("bt") - F.col("t_us")) <= tol_us)
+            & ((F.col("bx") - F.col("x")) ** 2 + (F.col("by") - F.col("y")) ** 2 <= r2)
+        )
+        .select("event_id", "detection_index")
+        .distinct()
+    )
+
+
+def _flag_duplicates(detections: DataFrame, dups: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return detections.join(
+        dups.withColumn("duplicate", F.lit(True)), on=["event_id", "detection_index"],
+        how="left",
+    ).withColumn("duplicate", F.coalesce(F.col("duplicate"), F.lit(False)))
+
+
 def fuse_cameras(
     detections: DataFrame, *, radius_m: float = 0.5, tolerance_s: float = 0.2
 ) -> DataFrame:
@@ -261,6 +386,7 @@ def fuse_cameras(
     A detection is a duplicate when a detection of the same store from a camera whose id sorts
     before its own lies within ``radius_m`` on the floor and ``tolerance_s`` in time.
     Detections off the floor are never duplicates (they count nowhere on the floor).
+    See :func:`duplicate_ids` for the pair search.
 
     Args:
         detections: Rows with event_id, detection_index, store_id, camera_id, capture_time,
@@ -271,75 +397,9 @@ def fuse_cameras(
     Returns:
         ``detections`` with a non-null boolean ``duplicate``.
     """
-    from pyspark.sql import functions as F
-
-    g = 2.0 * radius_m
-    slot_us = int(round(2.0 * tolerance_s * _US))
-    pts = detections.where(F.col("on_floor") & F.col("floor_x").isNotNull()).select(
-        "event_id",
-        "detection_index",
-        "store_id",
-        "camera_id",
-        F.col("floor_x").alias("x"),
-        F.col("floor_y").alias("y"),
-        _micros("capture_time").alias("t_us"),
-    )
-    fx = F.col("x") / g
-    fy = F.col("y") / g
-    ft = F.col("t_us") / slot_us
-    keyed = (
-        pts.withColumn("gx", F.floor(fx))
-        .withColumn("gy", F.floor(fy))
-        .withColumn("gt", F.floor(ft))
-    )
-    build = keyed.select(
-        "store_id",
-        "gx",
-        "gy",
-        "gt",
-        F.col("camera_id").alias("b_camera"),
-        F.col("x").alias("bx"),
-        F.col("y").alias("by"),
-        F.col("t_us").alias("bt"),
-    )
-
-    # Each point's neighbours within r (and tol) lie in its own cell or the one beyond its
-    # nearer edge on each axis, because cells are 2r wide and slots 2 tol long.
-    def _side(frac: Column) -> Column:
-        return F.array(F.lit(0), F.when(frac < 0.5, F.lit(-1)).otherwise(F.lit(1)))
-
-    probe = (
-        keyed.withColumn("dx", F.explode(_side(fx - F.col("gx"))))
-        .withColumn("dy", F.explode(_side(fy - F.col("gy"))))
-        .withColumn("dt", F.explode(_side(ft - F.col("gt"))))
-        .select(
-            "event_id",
-            "detection_index",
-            "store_id",
-            "camera_id",
-            "x",
-            "y",
-            "t_us",
-            (F.col("gx") + F.col("dx")).alias("gx"),
-            (F.col("gy") + F.col("dy")).alias("gy"),
-            (F.col("gt") + F.col("dt")).alias("gt"),
-        )
-    )
-    r2 = radius_m * radius_m
-    tol_us = tolerance_s * _US
-    dups = (
-        probe.join(build, on=["store_id", "gx", "gy", "gt"], how="inner")
-        .where(
-            (F.col("b_camera") < F.col("camera_id"))
-            & (F.abs(F.col("bt") - F.col("t_us")) <= tol_us)
-            & ((F.col("bx") - F.col("x")) ** 2 + (F.col("by") - F.col("y")) ** 2 <= r2)
-        )
-        .select("event_id", "detection_index")
-        .distinct()
-        .withColumn("duplicate", F.lit(True))
-    )
-    return detections.join(dups, on=["event_id", "detection_index"], how="left").withColumn(
-        "duplicate", F.coalesce(F.col("duplicate"), F.lit(False))
+    pts = detections.where(_on_floor())
+    return _flag_duplicates(
+        detections, duplicate_ids(pts, pts, radius_m=radius_m, tolerance_s=tolerance_s)
     )
 
 
@@ -836,6 +896,14 @@ class GoldFrames:
             df.unpersist()
 
 
+#: Silver columns the rollups read (narrow rows make the shuffles and the cache cheaper).
+_FRAME_COLUMNS = ("event_id", "store_id", "camera_id", "stream_epoch", "frame_index",
+                  "capture_time")
+_DETECTION_COLUMNS = (*_FRAME_COLUMNS, "detection_index", "track_id", "floor_x", "floor_y",
+                      "zone_id", "on_floor")
+_STREAM_KEY = ("store_id", "camera_id", "stream_epoch")
+
+
 def compute_window(
     frames: DataFrame,
     detections: DataFrame,
@@ -848,13 +916,20 @@ def compute_window(
 ) -> GoldFrames:
     """Gold rows of [start, end) from silver frames and detections (already read with margins).
 
+    Only what the window's rows depend on is computed: the detections inside the window,
+    plus the detections before and after it of the tracks seen inside it (to place and finish
+    those tracks and their visits); frame intervals for the frames around those detections;
+    fusion flags for the detections from the window's start on (a visit or track that began
+    earlier belongs to an earlier window, so flags before the start change no row here).
+    The rows are the same as computing everything over the whole read range.
+
     Args:
         frames, detections: silver rows of one store covering at least
             [start - horizon, end + horizon) (less is fine: tracks are then cut earlier).
         start, end: The window; only rows whose bucket starts inside it are returned.
         settings: Rollup parameters.
         zone_ids: Zones to report even when nobody entered them.
-        persist: Cache the fused detections and frame intervals, which all four outputs
+        persist: Cache the detections, fused detections and visits, which the four outputs
             reuse (call :meth:`GoldFrames.release` afterwards); worth it when every output
             is computed, as :func:`rollup_window` does.
 
@@ -865,22 +940,83 @@ def compute_window(
     from pyspark.sql import functions as F
 
     s = settings
-    fr = frame_intervals(
-        frames, default_interval_s=s.default_interval_s, max_interval_s=s.max_interval_s
-    )
-    det = fuse_cameras(
-        with_intervals(detections, fr),
-        radius_m=s.fusion_radius_m,
-        tolerance_s=s.fusion_tolerance_s,
-    )
-    cached: tuple[DataFrame, ...] = ()
-    if persist:
-        fr, det = fr.cache(), det.cache()
-        cached = (fr, det)
+    spark = frames.sparkSession
+    frames = frames.select(*_FRAME_COLUMNS)
+    detections = detections.select(*_DETECTION_COLUMNS)
     in_window = (F.col("capture_time") >= F.lit(start)) & (F.col("capture_time") < F.lit(end))
     bucket_in = (F.col("bucket_start") >= F.lit(start)) & (F.col("bucket_start") < F.lit(end))
+    cached: list[DataFrame] = []
+
+    # The detections that matter: the window's, and the rest of the tracks seen in it.
+    inside = detections.where(in_window)
+    seen = inside.where(F.col("track_id").isNotNull()).select(*_TRACK_KEY).distinct()
+    tails = detections.where(~in_window & F.col("track_id").isNotNull()).join(
+        F.broadcast(seen), on=list(_TRACK_KEY), how="left_semi"
+    )
+    needed = inside.unionByName(tails)
+    if persist:
+        needed = needed.cache()
+        cached.append(needed)
+
+    # Frame intervals on a slice of each stream around those detections; the streams' ends
+    # (over everything read) keep the intervals at the slice edges what the whole read gives.
+    t_us = _micros("capture_time")
+    hull = needed.groupBy(*_STREAM_KEY).agg(
+        F.min(t_us).alias("lo_us"), F.max(t_us).alias("hi_us")
+    ).collect()
+    hull_df = spark.createDataFrame(
+        [tuple(r) for r in hull],
+        "store_id string, camera_id string, stream_epoch long, lo_us long, hi_us long",
+    )
+    margin_us = int(math.ceil((s.max_interval_s + 1.0) * _US))
+    sliced = (
+        frames.join(F.broadcast(hull_df), on=list(_STREAM_KEY), how="inner")
+        .where((t_us >= F.col("lo_us") - margin_us) & (t_us <= F.col("hi_us") + margin_us))
+        .drop("lo_us", "hi_us")
+    )
+    bounds = frames.groupBy(*_STREAM_KEY).agg(
+        F.min(t_us).alias("first_us"), F.max(t_us).alias("last_us")
+    )
+    fr = frame_intervals(
+        sliced, default_interval_s=s.default_interval_s, max_interval_s=s.max_interval_s,
+        stream_bounds=bounds,
+    )
+
+    # Fusion flags from the window's start on; the build side spans the probes' times plus the
+    # tolerance (the latest probe is a track tail after the window).
+    latest_us = max((int(r["hi_us"]) for r in hull), default=int(end.timestamp() * _US))
+    reach_us = int(math.ceil((s.fusion_tolerance_s + 1.0) * _US))
+    probe = needed.where(_on_floor() & (F.col("capture_time") >= F.lit(start)))
+    build = detections.where(
+        _on_floor()
+        & (t_us >= int(start.timestamp() * _US) - reach_us)
+        & (t_us <= max(latest_us, int(end.timestamp() * _US)) + reach_us)
+    )
+    dups = duplicate_ids(
+        probe, build, radius_m=s.fusion_radius_m, tolerance_s=s.fusion_tolerance_s
+    )
+    # Both joins key on event_id alone, so the detections are shuffled once for the two.
+    dup_sets = dups.groupBy("event_id").agg(F.collect_set("detection_index").alias("_dups"))
+    det = (
+        with_intervals(needed, fr)
+        .join(dup_sets, on="event_id", how="left")
+        .withColumn(
+            "duplicate",
+            F.coalesce(F.array_contains(F.col("_dups"), F.col("detection_index")),
+                       F.lit(False)),
+        )
+        .drop("_dups")
+    )
+    fr_w = frames.where(in_window)
+    if persist:
+        # Cached by track, so the visits' and tracks' window functions need no shuffle. Once
+        # it is built, the detections it came from can go (half the memory).
+        det = det.repartition(*_TRACK_KEY).cache()
+        det.count()
+        needed.unpersist()
+        fr_w = fr_w.cache()
+        cached[:] = [det, fr_w]
     det_w = det.where(in_window)
-    fr_w = fr.where(in_window)
 
     cells = heatmap_cells(det_w, cell_m=s.cell_m, bucket_minutes=s.bucket_minutes)
     all_visits = zone_visits(
@@ -890,6 +1026,10 @@ def compute_window(
         min_visit_s=s.min_visit_s,
         duplicate_share=s.duplicate_share,
     )
+    if persist:
+        # both the visits table and the tracks' zone sequences read them
+        all_visits = all_visits.cache()
+        cached.append(all_visits)
     visits_w = all_visits.where(bucket_in)
     occupancy = zone_occupancy(det_w, fr_w, bucket_minutes=s.bucket_minutes, tick_s=s.tick_s)
     observed = (
@@ -897,7 +1037,6 @@ def compute_window(
             "bucket_start"))
         .distinct()
     )
-    spark = frames.sparkSession
     stores = fr_w.select("store_id").distinct()
     configured = spark.createDataFrame([(z,) for z in zone_ids], "zone_id string")
     zones = (
@@ -911,7 +1050,7 @@ def compute_window(
     trk = tracks(det, all_visits, bucket_minutes=s.bucket_minutes).where(bucket_in)
     return GoldFrames(
         heatmap_cells=cells, zone_visits=visits_w, zone_metrics=metrics, tracks=trk,
-        cached=cached,
+        cached=tuple(cached),
     )
 
 
@@ -1099,6 +1238,124 @@ def aligned_windows(
         nxt = min(cur + step, end)
         yield cur, nxt
         cur = nxt
+
+
+def range_windows(
+    *, store_id: str, start: datetime, end: datetime, window_minutes: int, bucket_minutes: int
+) -> list[tuple[datetime, datetime]]:
+    """The windows a range is rolled up in, after checking the range and the window length.
+
+    Returns:
+        Consecutive (start, end) windows of ``window_minutes`` (the last may be shorter), UTC.
+
+    Raises:
+        RollupError: the range is not aligned, empty or reversed, or ``window_minutes`` is
+            not a positive multiple of the bucket.
+    """
+    start, end = check_window(
+        store_id=store_id, start=start, end=end, bucket_minutes=bucket_minutes
+    )
+    if window_minutes <= 0 or window_minutes % bucket_minutes:
+        raise RollupError(
+            f"window of {window_minutes} min is not a positive multiple of the "
+            f"{bucket_minutes}-minute bucket", store_id=store_id, start=start, end=end,
+        )
+    return list(aligned_windows(start, end, minutes=window_minutes))
+
+
+def rollup_range(
+    spark: SparkSession,
+    *,
+    store_id: str,
+    start: datetime,
+    end: datetime,
+    window_minutes: int = 60,
+    settings: GoldSettings | None = None,
+    zone_ids: Sequence[str] = (),
+    root: str | None = None,
+    on_window: Callable[[RollupResult], None] | None = None,
+) -> list[RollupResult]:
+    """Roll [start, end) up window by window (each replaced, as :func:`rollup_window` does).
+
+    Args:
+        spark: A session from :func:`spark_jobs.session.get_spark`.
+        store_id: The store.
+        start, end: UTC, time-zone aware, on bucket boundaries.
+        window_minutes: Window length, a multiple of the bucket (the last may be shorter).
+        settings: Rollup parameters (default :class:`GoldSettings`()).
+        zone_ids: Zones that get a metrics row even when empty.
+        root: Lake root (default: the session's).
+        on_window: Called with each window's result as soon as it is written (progress).
+
+    Returns:
+        One result per window, in time order.
+
+    Raises:
+        RollupError: see :func:`range_windows`.
+        spark_jobs.exceptions.TableError: see :func:`rollup_window`.
+    """
+    s = settings or GoldSettings()
+    results = []
+    for w0, w1 in range_windows(store_id=store_id, start=start, end=end,
+                                window_minutes=window_minutes,
+                                bucket_minutes=s.bucket_minutes):
+        res = rollup_window(spark, store_id=store_id, start=w0, end=w1, settings=s,
+                            zone_ids=zone_ids, root=root)
+        if on_window is not None:
+            on_window(res)
+        results.append(res)
+    return results
+
+
+def check_store(
+    spark: SparkSession,
+    *,
+    store_id: str,
+    configured: bool,
+    start: datetime,
+    end: datetime,
+    root: str | None = None,
+) -> None:
+    """Refuse a store that neither has a store config nor any silver frame.
+
+    A known store with no data in a window is fine (its windows come out empty); a store id
+    nothing has ever heard of is most likely a typo.
+
+    Args:
+        spark: The session.
+        store_id: The store.
+        configured: Whether a store config describes it.
+        start, end: The requested range (for the message).
+        root: Lake root (default: the session's).
+
+    Raises:
+        RollupError: the store is unknown.
+        spark_jobs.exceptions.TableError: silver_frames is missing.
+    """
+    if configured:
+        return
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    from spark_jobs.exceptions import TableError
+    from spark_jobs.session import lake_root, session_lake_root, table_location
+
+    lake = lake_root(root) if root is not None else session_lake_root(spark)
+    location = table_location(SILVER_FRAMES, root=lake)
+    if not DeltaTable.isDeltaTable(spark, location):
+        raise TableError(
+            "silver table is missing; run `storeheat lake init` and the silver job first",
+            table=SILVER_FRAMES.qualified_name, location=location,
+        )
+    frames = spark.read.format("delta").load(location)
+    # store_id is a partition column: this reads the log, not the data.
+    if frames.where(F.col("store_id") == store_id).limit(1).count() == 0:
+        known = sorted(r[0] for r in frames.select("store_id").distinct().collect())
+        raise RollupError(
+            f"unknown store: no store config describes it and silver has no frames of it "
+            f"(stores in silver: {', '.join(known) or 'none'})",
+            store_id=store_id, start=start, end=end,
+        )
 
 
 # --- spark-submit entry point --------------------------------------------------------------
