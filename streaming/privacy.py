@@ -538,6 +538,7 @@ def far_field_regions(
     height: int,
     min_person_px: float = 48.0,
     person_height_m: float = 1.7,
+    head_m: float = 0.25,
 ) -> Regions:
     """The band at the top of a view where standing people are too small to be detected.
 
@@ -546,7 +547,9 @@ def far_field_regions(
     how tall a person standing there appears — a fair estimate while the camera is not
     steeply tilted. Rows where that is below ``min_person_px``, or that look above the
     horizon, form the band; pass it as a camera's privacy mask so far-away faces are blurred
-    even though neither detector can see them.
+    even though neither detector can see them. The band reaches one head height
+    (``head_m`` at the edge row's scale) further down, so a face straddling its edge is
+    covered whole.
 
     Args:
         homography: The camera's :class:`storeheat.geometry.Homography`.
@@ -554,6 +557,7 @@ def far_field_regions(
         height: Frame height in pixels.
         min_person_px: Smallest person height (pixels) the detectors are trusted to find.
         person_height_m: Height of a standing person.
+        head_m: Height of a head, the margin past the band's edge.
 
     Returns:
         ``(1, 4)`` region ``[0, 0, width, v]`` (``(0, 4)`` when every row is near enough).
@@ -565,6 +569,9 @@ def far_field_regions(
     if not too_small.any():
         return _empty_regions()
     last = int(np.flatnonzero(too_small).max()) + 1
+    edge_px = float(person_px[min(last, height - 1)])
+    if np.isfinite(edge_px) and edge_px > 0:
+        last = min(height, last + math.ceil(head_m / person_height_m * edge_px))
     return np.array([[0, 0, width, last]], dtype=np.int32)
 
 
@@ -575,6 +582,7 @@ def near_field_regions(
     height: int,
     min_visible_fraction: float = 0.6,
     person_height_m: float = 1.7,
+    head_m: float = 0.25,
 ) -> Regions:
     """The band at the bottom of a view where people cut off by the frame go undetected.
 
@@ -585,7 +593,9 @@ def near_field_regions(
     of that height (floor scale across the bottom row times ``person_height_m``, as in
     :func:`far_field_regions`): any head inside it belongs to a person of whom less than that
     fraction is in view. Someone much closer to the camera appears taller still, so the band
-    is a floor, not a bound; raise the fraction for cameras mounted low.
+    is a floor, not a bound; raise the fraction for cameras mounted low. As for the far
+    field, the band reaches one head height further (up), so a face straddling its edge is
+    covered whole.
 
     Args:
         homography: The camera's :class:`storeheat.geometry.Homography`.
@@ -594,6 +604,7 @@ def near_field_regions(
         min_visible_fraction: Smallest part of a person (0..1) the detector is trusted to
             find; 0 turns the band off.
         person_height_m: Height of a standing person.
+        head_m: Height of a head, the margin past the band's edge.
 
     Returns:
         ``(1, 4)`` region ``[0, v, width, height]`` (``(0, 4)`` when off, or when the bottom
@@ -612,6 +623,6 @@ def near_field_regions(
                              person_height_m=person_height_m)
     if not np.isfinite(person_px) or person_px <= 0:
         return _empty_regions()
-    band = math.ceil(min_visible_fraction * person_px)
+    band = math.ceil((min_visible_fraction + head_m / person_height_m) * person_px)
     top = max(0, height - band)
     return np.array([[0, top, width, height]], dtype=np.int32)

@@ -277,26 +277,30 @@ def test_far_field_band_from_homography() -> None:
     assert all(b[0, :3].tolist() == [0, 0, 1000] for b in bands)
     horizon_v = -perspective.image_to_floor_matrix[2, 2] / perspective.image_to_floor_matrix[2, 1]
     assert bottoms[0] > horizon_v
+    # The band reaches a head height (0.25 m at its edge: 0.25 / 1.7 of 60 px) past the last
+    # row where people are too small, so a face straddling the edge is blurred whole.
+    bare = far_field_regions(perspective, width=1000, height=800, min_person_px=60, head_m=0.0)
+    assert int(bands[1][0, 3]) - int(bare[0, 3]) == pytest.approx(60 * 0.25 / 1.7, abs=1.5)
 
 
 def test_near_field_band_from_homography() -> None:
     from storeheat.geometry import Homography
     from streaming.privacy import near_field_regions
 
-    # 100 px per metre across the bottom row: a 1.7 m person is 170 px tall there, so half a
-    # person is 85 px and the band is the bottom 85 rows, the full width.
+    # 100 px per metre across the bottom row: a 1.7 m person is 170 px tall there. Half a
+    # person (85 px) plus a head (0.25 m, 25 px, so a face on the edge is covered whole):
+    # the band is the bottom 110 rows, the full width.
     overhead = Homography.fit(
         np.array([[0, 0], [1000, 0], [1000, 800], [0, 800]]),
         np.array([[0, 0], [10, 0], [10, 8], [0, 8]]),
     )
     band = near_field_regions(overhead, width=1000, height=800, min_visible_fraction=0.5)
     assert band[0, [0, 2, 3]].tolist() == [0, 1000, 800]
-    assert 800 - 86 <= band[0, 1] <= 800 - 85  # rounded outward
+    assert 800 - 111 <= band[0, 1] <= 800 - 110  # rounded outward
     assert len(near_field_regions(overhead, width=1000, height=800,
                                   min_visible_fraction=0.0)) == 0
-    # A larger fraction of the person required in view: a taller band.
+    # A larger fraction of the person required in view: a taller band (136 + 25 px).
     taller = near_field_regions(overhead, width=1000, height=800, min_visible_fraction=0.8)
-    assert 800 - 137 <= int(taller[0, 1]) <= 800 - 136
+    assert 800 - 162 <= int(taller[0, 1]) <= 800 - 161
     with pytest.raises(ValueError, match="min_visible_fraction"):
         near_field_regions(overhead, width=1000, height=800, min_visible_fraction=1.5)
-
