@@ -416,3 +416,91 @@ def test_missing_silver_is_a_clear_error(spark: SparkSession, clean_lake: str) -
 
     with pytest.raises(TableError, match="silver_frames.*missing"):
         gold.rollup_window(spark, store_id="s1", start=T0, end=T0 + timedelta(minutes=15))
+
+
+def test_window_edges_keep_tails_of_tracks_and_their_fusion(
+    spark: SparkSession, clean_lake: str
+) -> None:
+    w1 = (T0, T0 + timedelta(minutes=15))
+    s = Silver()
+    # c1 track 1 starts 1 s before w1 ends and goes on 2.8 s into w2; from w2's start c0
+    # (sorting first) sees the same person 0.05 s later, so 15 of its 20 detections are
+    # duplicates, all of them after the window.
+    s.walk(start=w1[1] - timedelta(seconds=1), n=20, track=1, x0=1.0, y=1.0, dx=0.1, zone="a",
+           camera="c1", first_index=1000)
+    for j in range(15):
+        s.frame(t=w1[1] + timedelta(seconds=0.05 + DT * j), index=j, camera="c0",
+                people=[(5, 1.0 + 0.1 * (j + 5), 1.0, "a")])
+    # c1 track 2 began 10 s before w1 and stands in zone b until 9.8 s into it.
+    s.walk(start=T0 - timedelta(seconds=10), n=100, track=2, x0=5.0, y=5.0, dx=0.0, zone="b",
+           camera="c1")
+    # c1's next frame comes 2 min after track 1's last one: that frame stands for the cap, 1 s
+    s.frame(t=w1[1] + timedelta(minutes=2), index=2000, camera="c1")
+    s.write(spark)
+    res = gold.rollup_window(spark, store_id="s1", start=w1[0], end=w1[1], zone_ids=["a", "b"])
+    assert res.rows["gold_zone_visits"] == 1 and res.rows["gold_tracks"] == 1
+
+    from spark_jobs.session import table_location
+
+    def read(table: Any) -> list[dict[str, Any]]:
+        df = spark.read.format("delta").load(table_location(table, root=clean_lake))
+        return [{k: _utc(v) for k, v in r.asDict().items()} for r in df.collect()]
+
+    (visit,) = read(GOLD_ZONE_VISITS)
+    assert (visit["camera_id"], visit["track_id"], visit["zone_id"]) == ("c1", 1, "a")
+    assert visit["enter_time"] == w1[1] - timedelta(seconds=1)
+    assert visit["dwell_s"] == pytest.approx(4.8)  # 3.8 s of detections + the capped 1 s
+    assert visit["detections"] == 20
+    assert visit["duplicate_share"] == pytest.approx(0.75) and not visit["counted"]
+    (track,) = read(GOLD_TRACKS)
+    assert (track["track_id"], track["detections"], track["zone_sequence"]) == (1, 20, "a")
+    assert track["duration_s"] == pytest.approx(3.8)
+    assert track["path_length_m"] == pytest.approx(1.9)
+    cells = {(c["cell_x"], c["cell_y"]): c for c in read(GOLD_HEATMAP_CELLS)}
+    # track 2: 50 frames inside w1, the last standing for the 1 s cap (next frame 14 min on)
+    assert cells[(10, 10)]["person_seconds"] == pytest.approx(49 * DT + 1.0)
+    assert cells[(2, 2)]["person_seconds"] == pytest.approx(5 * DT)  # track 1 before w2
+    assert set(cells) == {(10, 10), (2, 2)}
+    metrics = {m["zone_id"]: m for m in read(GOLD_ZONE_METRICS)}
+    assert metrics["a"]["visits"] == 0 and metrics["b"]["visits"] == 0  # began earlier
+
+
+def test_lake_gold_command_rolls_up_a_range_and_reports_errors(
+    spark: SparkSession, clean_lake: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storeheat.cli import main as storeheat_main
+
+    s = Silver()
+    s.walk(start=T0 + timedelta(minutes=1), n=10, track=1, x0=1.0, y=1.0, dx=0.1, zone="a",
+           store="cmd-store")
+    s.walk(start=T0 + timedelta(minutes=16), n=10, track=2, x0=4.0, y=4.0, dx=0.1, zone="b",
+           first_index=100, store="cmd-store")
+    s.write(spark)
+    argv = ["lake", "gold", "--store", "cmd-store", "--from", "2026-11-02T10:00Z", "--to",
+            "2026-11-02T10:30", "--window-minutes", "15", "--lake-root", clean_lake]
+    assert storeheat_main(argv) == 0  # reruns replace windows: see the idempotence test
+    out = capsys.readouterr().out
+    assert "cmd-store [2026-11-02T10:00:00+00:00, 2026-11-02T10:15:00+00:00)" in out
+    assert "cmd-store [2026-11-02T10:15:00+00:00, 2026-11-02T10:30:00+00:00)" in out
+    # 10 frames 0.1 m apart from x = 1.0 and 4.0: cells 2, 3 and 8, 9 along x
+    assert "2 window(s) of store cmd-store" in out and "gold_heatmap_cells=4" in out
+    assert "gold_tracks=2" in out and "gold_zone_visits=2" in out
+    tables = (GOLD_HEATMAP_CELLS, GOLD_ZONE_VISITS, GOLD_ZONE_METRICS, GOLD_TRACKS)
+    first = {t.name: _gold_rows(spark, clean_lake, t, "cmd-store") for t in tables}
+    assert len(first["gold_tracks"]) == 2
+
+    bad = [
+        (["--store", "nowhere", "--from", "2026-11-02T10:00", "--to", "2026-11-02T10:30"],
+         "unknown store: no store config describes it and silver has no frames of it"),
+        (["--store", "cmd-store", "--from", "2026-11-02T10:30", "--to", "2026-11-02T10:00"],
+         "end must be after start"),
+        (["--store", "cmd-store", "--from", "2026-11-02T10:05", "--to", "2026-11-02T10:30"],
+         "start is not on a 15-minute bucket boundary"),
+        (["--store", "cmd-store", "--from", "2026-11-02T10:00", "--to", "2026-11-02T10:30",
+          "--window-minutes", "20"], "window of 20 min is not a positive multiple"),
+    ]
+    for args, message in bad:
+        assert storeheat_main(["lake", "gold", *args, "--lake-root", clean_lake]) == 2
+        err = capsys.readouterr().err
+        assert message in err, err
+    assert {t.name: _gold_rows(spark, clean_lake, t, "cmd-store") for t in tables} == first
