@@ -125,9 +125,11 @@ def face_height_summary(per_seed: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def run_sim(model: Path, *, imgsz: int, seeds: list[int], cameras: int, seconds: float,
-            work: Path, threads: int) -> dict[str, Any]:
+            work: Path, threads: int, face_every: int = 1,
+            face_max_side: int = 640) -> dict[str, Any]:
     processor = build_processor(WorkerConfig(model=str(model), imgsz=imgsz, conf=WORKER_CONF,
-                                             threads=threads))
+                                             threads=threads, face_every=face_every,
+                                             face_max_side=face_max_side))
     reports: list[SimRunReport] = []
     per_seed: dict[str, Any] = {}
     for seed in seeds:
@@ -226,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sim-model", type=Path, default=SIM_MODEL)
     p.add_argument("--sim-imgsz", type=int, default=320)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--face-every", type=int, default=1,
+                   help="face detector on every n-th frame (the worker's --face-every)")
+    p.add_argument("--face-max-side", type=int, default=640,
+                   help="face detector input long side (the worker's --face-max-side)")
     p.add_argument("--work", type=Path, default=Path("/tmp/storeheat-accuracy"))
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--sim-model-only", action="store_true",
@@ -244,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
                     "load_avg_1m": __import__("os").getloadavg()[0]},
+        "face_every": args.face_every, "face_max_side": args.face_max_side,
         "scenario": "normal", "seeds": args.seeds, "cameras": args.cameras,
         "seconds": args.seconds, "resolution": [640, 360], "fps": 5.0,
         "training_seeds_excluded": sorted(TRAINING_SEEDS),
@@ -267,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, path, imgsz in models:
         result["sim"][name] = run_sim(path, imgsz=imgsz, seeds=args.seeds,
                                       cameras=args.cameras, seconds=args.seconds,
-                                      work=args.work, threads=args.threads)
+                                      work=args.work, threads=args.threads,
+                                      face_every=args.face_every,
+                                      face_max_side=args.face_max_side)
     if not args.skip_real:
         result["real"] = run_real(args.yolox, threads=args.threads)
     args.out.parent.mkdir(parents=True, exist_ok=True)
