@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
+
+from spark_jobs.heatmap_cli import iso_time
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -65,9 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Prints the rows written per table and the time.",
     )
     gold.add_argument("--store", required=True, help="store id")
-    gold.add_argument("--from", dest="start", required=True, type=_time,
+    gold.add_argument("--from", dest="start", required=True, type=iso_time,
                       help="range start, ISO 8601 (UTC if no offset), on a bucket boundary")
-    gold.add_argument("--to", dest="end", required=True, type=_time,
+    gold.add_argument("--to", dest="end", required=True, type=iso_time,
                       help="range end (exclusive), on a bucket boundary")
     gold.add_argument("--window-minutes", type=int, default=60,
                       help="window length, a multiple of the bucket (default 60)")
@@ -82,15 +83,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(func=_status)
 
 
-def _time(text: str) -> datetime:
-    """ISO 8601 time for argparse; without an offset it is taken as UTC."""
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-02T09:00 or 2026-11-02T09:00Z)"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _session(args: argparse.Namespace, app: str) -> SparkSession:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 
-def _time(text: str) -> datetime:
-    """ISO 8601 time; without an offset it is taken as UTC."""
+def iso_time(text: str) -> datetime:
+    """ISO 8601 time for argparse; without an offset it is taken as UTC."""
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -27,9 +27,9 @@ def register(subparsers: Any) -> None:
         "store's floor plan with shelves, zones, a colour scale and the window.",
     )
     p.add_argument("--store", required=True, help="store id")
-    p.add_argument("--from", dest="start", required=True, type=_time,
+    p.add_argument("--from", dest="start", required=True, type=iso_time,
                    help="window start, ISO 8601 (UTC if no offset)")
-    p.add_argument("--to", dest="end", required=True, type=_time,
+    p.add_argument("--to", dest="end", required=True, type=iso_time,
                    help="window end (exclusive), ISO 8601")
     p.add_argument("--out", default="heatmap.png", help="PNG to write (default heatmap.png)")
     p.add_argument("--config", default=None,
