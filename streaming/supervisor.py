@@ -10,7 +10,9 @@ this class of machine), so a 2-core machine needs two processes to use both core
   closed, producer flushed), killing a child only after ``stop_timeout_s``;
 * restarts a child that exits abnormally (non-zero, while not stopping) after a backoff that
   doubles from ``backoff_initial_s`` to ``backoff_max_s``, so one crashing camera group does
-  not take the others down nor spin in a tight crash loop;
+  not take the others down nor spin in a tight crash loop — except exit code 2, the CLI's
+  "bad input" (a missing model file, an invalid option): restarting cannot mend that, so the
+  child stays down and its code is the parent's;
 * prints one JSON summary merged from the children's summaries.
 
 Children log to the parent's stderr; their stdout carries only their JSON summary.
@@ -31,6 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+#: Exit codes that mean bad input rather than a crash: the child is not restarted.
+NOT_RESTARTED = frozenset({2})
 
 
 def split_cameras(camera_ids: Sequence[str], processes: int) -> list[list[str]]:
@@ -132,8 +137,11 @@ class Supervisor:
         if child.reader is not None:
             child.reader.join(timeout=5.0)
         child.process = None
-        if rc == 0 or self._stopping.is_set():
+        if rc == 0 or rc in NOT_RESTARTED or self._stopping.is_set():
             child.finished, child.returncode = True, rc
+            if rc in NOT_RESTARTED and not self._stopping.is_set():
+                log.error("worker process rejected its input; not restarting it",
+                          extra={"child": child.name, "returncode": rc})
             return
         child.backoff_s = min(self._backoff_max,
                               child.backoff_s * 2 if child.backoff_s else self._backoff_initial)

@@ -62,6 +62,24 @@ def test_a_crashing_child_is_restarted_after_backoff_and_summaries_merge(tmp_pat
     assert summary["dropped"] == {"cam-b": 1} and summary["segments"] == 1
 
 
+def test_a_child_that_rejects_its_input_is_not_restarted(tmp_path: Path) -> None:
+    # Exit code 2 is the CLI's "bad input" (e.g. a missing model file): no crash loop.
+    bad = _script(tmp_path, "bad", """
+        import sys
+        print("storeheat worker: error: model file not found", file=sys.stderr)
+        sys.exit(2)
+    """)
+    steady = _script(tmp_path, "steady", """
+        import json
+        print(json.dumps({"processed": {"cam-b": 3}}))
+    """)
+    sup = Supervisor({"w.1": bad, "w.2": steady}, backoff_initial_s=0.1)
+    assert sup.run(poll_s=0.05) == 2
+    summary = sup.summary()
+    assert summary["restarts"] == {"w.1": 0, "w.2": 0}
+    assert summary["processed"] == {"cam-b": 3}
+
+
 def test_stop_reaches_every_child_which_stops_gracefully(tmp_path: Path) -> None:
     child = _script(tmp_path, "graceful", """
         import json, signal, sys, time
