@@ -28,8 +28,9 @@ class WorkerConfig(BaseModel):
     model: str = Field(default=str(DEFAULT_MODEL),
                        description="Person detector file (.onnx YOLOX/Ultralytics, .pt, OpenVINO "
                        "dir, or an Ultralytics .yaml for an untrained model).")
-    imgsz: int = Field(default=640, ge=32, le=4096,
-                       description="Inference size of Ultralytics models.")
+    imgsz: int | None = Field(default=None, ge=32, le=4096,
+                              description="Inference size of Ultralytics models (default: "
+                              "the size the model was trained or exported at).")
     conf: float = Field(default=0.3, gt=0, lt=1,
                         description="Minimum confidence of a tracked, published detection.")
     privacy_conf: float = Field(default=0.1, gt=0, lt=1,

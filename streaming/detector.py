@@ -501,7 +501,7 @@ class UltralyticsDetector:
         self,
         path: str | Path,
         *,
-        imgsz: int = 640,
+        imgsz: int | None = None,
         conf: float = 0.3,
         iou: float = 0.45,
         threads: int = 1,
@@ -512,7 +512,8 @@ class UltralyticsDetector:
         Args:
             path: ``.pt``, ``.yaml`` (untrained architecture), ``.onnx`` or an OpenVINO
                 ``*_openvino_model`` directory.
-            imgsz: Inference size (long side, multiple of 32).
+            imgsz: Inference size (long side, multiple of 32); None: the size the model was
+                trained at (its checkpoint's ``imgsz``), 640 when it does not say.
             conf: Minimum confidence kept.
             iou: NMS IoU threshold.
             threads: CPU threads for torch / onnxruntime.
@@ -539,7 +540,8 @@ class UltralyticsDetector:
             raise ModelLoadError(
                 self.path, f"expected a detection model, got task {self._model.task!r}"
             )
-        self.imgsz = imgsz
+        trained = getattr(self._model, "overrides", {}).get("imgsz")
+        self.imgsz: int = imgsz or (int(trained) if isinstance(trained, int) else 640)
         self.conf = conf
         self.iou = iou
         self.min_box_height = min_box_height
@@ -547,7 +549,7 @@ class UltralyticsDetector:
             model_version_of(self.path) if self.path.exists() else f"{self.path.name}@untrained"
         )
         try:
-            self._predict([np.zeros((imgsz, imgsz, 3), dtype=np.uint8)], classes=None)
+            self._predict([np.zeros((self.imgsz, self.imgsz, 3), dtype=np.uint8)], classes=None)
         except Exception as exc:
             raise ModelLoadError(self.path, f"warm-up inference failed: {exc}") from exc
         names: dict[int, str] = dict(getattr(self._model, "names", {}) or {})
@@ -645,7 +647,7 @@ def _onnx_kind(path: Path) -> Literal["ultralytics", "ultralytics-nms", "yolox"]
 def load_detector(
     path: str | Path,
     *,
-    imgsz: int = 640,
+    imgsz: int | None = None,
     conf: float = 0.3,
     iou: float = 0.45,
     threads: int = 1,
@@ -655,8 +657,10 @@ def load_detector(
 
     Args:
         path: Model file (see :data:`SUPPORTED_FORMATS`).
-        imgsz: Inference size for Ultralytics models; fixed-shape ONNX exports (Ultralytics
-            or YOLOX) use their own input size.
+        imgsz: Inference size for Ultralytics models; None (default): the size the model
+            was trained or exported at, so a model trained at 320 is not run at 640 (4x the
+            cost, and a scale it never saw). Fixed-shape ONNX exports (Ultralytics or YOLOX)
+            always use their own input size.
         conf: Minimum confidence kept.
         iou: NMS IoU threshold.
         threads: CPU threads for inference (1: one worker process per core).

@@ -108,8 +108,9 @@ def register(subparsers: Any) -> None:
                      help="directory written by `storeheat sim`")
     sim.add_argument("--model", default=None, metavar="PATH",
                      help="person detector (default: the worker's, YOLOX-Nano)")
-    sim.add_argument("--imgsz", type=int, default=640,
-                     help="inference size of Ultralytics models (default 640, as the worker)")
+    sim.add_argument("--imgsz", type=int, default=None,
+                     help="inference size of Ultralytics models (default: the model's own, "
+                     "as the worker)")
     sim.add_argument("--conf", type=float, default=0.3,
                      help="detector confidence threshold (default 0.3, as the worker)")
     sim.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")

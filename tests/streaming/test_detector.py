@@ -14,6 +14,7 @@ from scipy.optimize import linear_sum_assignment
 from storeheat.config import load_store_config
 from storeheat.paths import REPO_ROOT
 from storeheat.sim.source import SimulatedCameraSource
+from streaming.config import WorkerConfig
 from streaming.detections import Detections
 from streaming.detector import (
     Detector,
@@ -257,6 +258,17 @@ def test_onnx_detector_gives_ultralytics_detections(
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         _assert_same_detections(g, w, f"frame {i} {comparison_frames[i].shape}")
     assert sum(len(w) for w in want) >= 4, "too few persons found to compare anything"
+
+
+def test_detector_runs_at_the_models_own_size_by_default() -> None:
+    # The simulated-store model was trained and exported at 320: the worker's default must
+    # not run it at 640 (four times the cost, at a scale it never saw).
+    det = load_detector(PERSON_SIM, conf=0.25)
+    assert isinstance(det, UltralyticsOnnxDetector)
+    assert det.input_size == (320, 320)
+    assert load_detector(PERSON_SIM, imgsz=640, conf=0.25).input_size == (640, 640)
+    config = WorkerConfig(model=str(PERSON_SIM))
+    assert config.imgsz is None
 
 
 def _with_metadata(src: Path, dst: Path, **changes: str) -> Path:
