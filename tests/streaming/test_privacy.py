@@ -189,7 +189,7 @@ def test_fail_closed_when_face_detector_fails() -> None:
 
 
 def test_real_face_detector_failure_is_a_privacy_error(yunet: FaceDetector) -> None:
-    # A 4-channel frame makes OpenCV's YuNet raise: that must surface as a drop, not a pass.
+    # A 4-channel frame makes YuNet raise: that must surface as a drop, not a pass.
     with pytest.raises(PrivacyError) as info:
         yunet.detect(np.zeros((64, 64, 4), np.uint8))
     assert info.value.reason == "face_detector_failed"
