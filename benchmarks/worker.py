@@ -12,7 +12,10 @@ For each detector (model format × input size) and each input clip it runs the r
    one per core, as ``storeheat worker --processes`` runs them); a load is *sustained* when
    the capture→ack latency p99 (pooled over the processes) is ≤ 200 ms and fewer than 1 % of
    the frames were skipped. Capacity is the largest sustained N. Latency p50/p99 are
-   reported for every N.
+   reported for every N. By default every camera's frame arrives at the same instant
+   (``--phases lockstep``: one process gets all its cameras' frames at once and the last
+   one waits for the rest, the worst case); ``--phases staggered`` spreads the cameras'
+   start times evenly over the 200 ms frame period, as independent cameras' are.
 
 Inputs: the simulated store (``storeheat.sim``: one camera, 640×360, 5 fps, rendered once
 into ``.state/bench/``) and the real clip ``../shared/realdata/videos/one-by-one-person-
@@ -167,19 +170,40 @@ def store_with(cameras: int, *, first: int = 0) -> Any:
     return store.model_copy(update={"cameras": cams})
 
 
+def _clip_source(camera_id: str, clip: Path, *, realtime: bool, delay_s: float) -> Any:
+    """The clip replayed at 5 fps, its first frame ``delay_s`` after the others' (so the
+    camera's frames arrive at their own phase, as independent cameras' do)."""
+    from streaming.sources import VideoFileSource
+
+    class _Phased(VideoFileSource):
+        _waited = False
+
+        def open(self) -> int:
+            if not self._waited:
+                self._waited = True
+                time.sleep(delay_s)
+            return super().open()
+
+    if delay_s <= 0:
+        return VideoFileSource(camera_id, clip, fps=5.0, realtime=realtime, loop=True)
+    return _Phased(camera_id, clip, fps=5.0, realtime=realtime, loop=True)
+
+
 def run_worker(*, processor: Any, clip: Path, cameras: int, realtime: bool, seconds: float,
                bootstrap: str, work: Path, first: int = 0,
-               warm_out: list[float] | None = None) -> RunResult:
-    """Run the worker once and measure it (``warm_out`` receives the warm latencies, s)."""
+               warm_out: list[float] | None = None,
+               delays_s: list[float] | None = None) -> RunResult:
+    """Run the worker once and measure it (``warm_out`` receives the warm latencies, s;
+    ``delays_s``: each camera's start offset, all 0 = lockstep)."""
     from data_contracts.topics import DETECTIONS
     from streaming.config import WorkerConfig
     from streaming.publisher import Ack
-    from streaming.sources import VideoFileSource
     from streaming.worker import build_worker
 
     store = store_with(cameras, first=first)
-    sources = {c.id: VideoFileSource(c.id, clip, fps=5.0, realtime=realtime, loop=True)
-               for c in store.cameras}
+    delays = delays_s or [0.0] * cameras
+    sources = {c.id: _clip_source(c.id, clip, realtime=realtime, delay_s=d)
+               for c, d in zip(store.cameras, delays, strict=True)}
     latencies: list[tuple[float, float]] = []
     lock = threading.Lock()
     t_start = [0.0]
@@ -253,24 +277,43 @@ def _child_run(job: dict[str, Any]) -> tuple[dict[str, Any], list[float]]:
     warm: list[float] = []
     r = run_worker(processor=processor, clip=Path(job["clip"]), cameras=job["cameras"],
                    realtime=job["realtime"], seconds=job["seconds"], bootstrap=job["bootstrap"],
-                   work=Path(job["work"]), first=job["first"], warm_out=warm)
+                   work=Path(job["work"]), first=job["first"], warm_out=warm,
+                   delays_s=job["delays_s"])
     return asdict(r), warm
 
 
+def camera_delays(cameras: int, processes: int, *, staggered: bool) -> list[list[float]]:
+    """Start offsets (s) of each process's cameras: all 0 in lockstep (every camera's frame
+    arrives at the same instant: the worst case), else spread evenly over one 5 fps period,
+    the cameras of one process interleaved with the others'."""
+    counts = [len(g) for g in _split(cameras, processes)]
+    period = 1.0 / 5.0
+    return [[((i * processes + k) / cameras) * period if staggered else 0.0
+             for i in range(n)] for k, n in enumerate(counts)]
+
+
+def _split(cameras: int, processes: int) -> list[list[str]]:
+    from streaming.supervisor import split_cameras
+
+    return split_cameras([str(i) for i in range(cameras)], processes)
+
+
 def run_processes(*, config: dict[str, Any], processes: int, clip: Path, cameras: int,
-                  realtime: bool, seconds: float, bootstrap: str, work: Path) -> RunResult:
+                  realtime: bool, seconds: float, bootstrap: str, work: Path,
+                  staggered: bool = False) -> RunResult:
     """``cameras`` split over ``processes`` worker processes (as ``storeheat worker
     --processes``), measured together: frames and CPU summed, latency percentiles pooled."""
     import multiprocessing
 
-    from streaming.supervisor import child_env, split_cameras
+    from streaming.supervisor import child_env
 
-    groups = split_cameras([str(i) for i in range(cameras)], processes)
+    groups = _split(cameras, processes)
+    delays = camera_delays(cameras, processes, staggered=staggered)
     jobs, first = [], 0
-    for group in groups:
+    for group, group_delays in zip(groups, delays, strict=True):
         jobs.append({"config": config, "clip": str(clip), "cameras": len(group),
                      "realtime": realtime, "seconds": seconds, "bootstrap": bootstrap,
-                     "work": str(work), "first": first})
+                     "work": str(work), "first": first, "delays_s": group_delays})
         first += len(group)
     saved = dict(os.environ)
     os.environ.update(child_env())  # the children's thread limits, as the supervisor sets them
@@ -303,7 +346,8 @@ def run_processes(*, config: dict[str, Any], processes: int, clip: Path, cameras
 
 def capacity(*, processor: Any, clip: Path, seconds: float, bootstrap: str, work: Path,
              ladder: list[int], processes: int = 1,
-             config: dict[str, Any] | None = None) -> tuple[int, list[RunResult]]:
+             config: dict[str, Any] | None = None,
+             staggered: bool = False) -> tuple[int, list[RunResult]]:
     """Largest N of ``ladder`` sustained at 5 fps (stops at the first failure).
 
     With ``processes`` > 1 the cameras are split over that many worker processes, each
@@ -314,10 +358,12 @@ def capacity(*, processor: Any, clip: Path, seconds: float, bootstrap: str, work
     for n in ladder:
         if processes > 1 and config is not None:
             r = run_processes(config=config, processes=processes, clip=clip, cameras=n,
-                              realtime=True, seconds=seconds, bootstrap=bootstrap, work=work)
+                              realtime=True, seconds=seconds, bootstrap=bootstrap, work=work,
+                              staggered=staggered)
         else:
             r = run_worker(processor=processor, clip=clip, cameras=n, realtime=True,
-                           seconds=seconds, bootstrap=bootstrap, work=work)
+                           seconds=seconds, bootstrap=bootstrap, work=work,
+                           delays_s=camera_delays(n, 1, staggered=staggered)[0])
         runs.append(r)
         print(f"    {n:>2} cameras: p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, "
               f"skipped {r.skipped}/{r.frames + r.skipped}, "
@@ -346,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="face detector on every n-th frame of a camera")
     parser.add_argument("--face-max-side", type=int, default=640,
                         help="long side frames are scaled to for the face detector")
+    parser.add_argument("--phases", choices=("lockstep", "staggered"), default="lockstep",
+                        help="when the cameras' frames arrive: all at the same instant "
+                        "(lockstep, the worst case and the default) or spread evenly over the "
+                        "frame period, as independent cameras' are")
     parser.add_argument("--quick", action="store_true", help="yolox on the sim clip, 10 s runs")
     parser.add_argument("--out", type=Path, default=state_dir() / "bench" / "worker.json")
     args = parser.parse_args(argv)
@@ -397,10 +447,12 @@ def main(argv: list[str] | None = None) -> int:
                 cpu_bound = int(thr.fps_per_core * (os.cpu_count() or 1) / 5.0)
                 cap, runs = capacity(processor=processor, clip=clip, seconds=args.seconds,
                                      bootstrap=bootstrap, work=work, ladder=ladder,
-                                     processes=args.processes, config=config)
+                                     processes=args.processes, config=config,
+                                     staggered=args.phases == "staggered")
                 at_cap = next((r for r in runs if r.cameras == cap), None)
                 results.append({"model": model_key, "format": fmt, "imgsz": imgsz,
-                                "processes": args.processes, "face_every": args.face_every,
+                                "processes": args.processes, "phases": args.phases,
+                                "face_every": args.face_every,
                                 "face_max_side": args.face_max_side,
                                 "input": input_key, "clip": str(clip),
                                 "throughput": asdict(thr), "capacity": cap,
@@ -415,8 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"machine: {machine['cpus']} CPUs, {machine['processor']}, {machine['platform']}, "
           f"load average at start {machine['load_avg_start'][0]:.1f}; capacity runs with "
-          f"{args.processes} worker process(es), faces every {args.face_every} frame(s) at "
-          f"{args.face_max_side} px")
+          f"{args.processes} worker process(es), cameras in {args.phases}, faces every "
+          f"{args.face_every} frame(s) at {args.face_max_side} px")
     print("| model | format | imgsz | input | fps (4 cams, offline) | frames/CPU-s | "
           + " | ".join(f"{s} ms" for s in STAGES)
           + " | capacity @5 fps (measured) | CPU-bound cameras | p50 / p99 ms (1 camera) |")
