@@ -14,7 +14,16 @@ hourly Airflow rollup would) and the figures are printed: rows in, rows out, sec
 
 Full size: ``python -m benchmarks.lake_rollup`` (120 cameras x 14 h x 5 fps, ~30 M frames).
 Quick run: ``python -m benchmarks.lake_rollup --cameras 12 --hours 1``. The rollup time is
-also given per million silver rows so scaled-down runs can be compared.
+also given per million silver rows so scaled-down runs can be compared. A backfill is
+cheapest in long windows (``--window-minutes 120``, ``--driver-memory 8g``): each window
+also reads an hour of silver on either side. ``--keep`` then ``--reuse-silver
+--rollup-from-hour H --rollup-hours N`` rolls up a slice of a day already generated.
+
+What the profile showed (November 2026, event log of one window): at 12 cameras most of
+the time was Delta's snapshot reconstruction (50 tasks per read, write and commit of each
+gold table, plus a read back to count the rows); at 120 cameras the cross-camera fusion
+join (25 M exploded probe rows sorted for a sort-merge join, half the window) and
+repeated Parquet scans of the window's three hours of silver.
 """
 
 from __future__ import annotations
@@ -301,14 +310,27 @@ def generate_silver(
     return counts
 
 
-def _silver_counts(root: Path) -> dict[str, int]:
-    """Row counts of silver_frames and silver_detections from the Delta log (no scan)."""
+def _silver_counts(
+    root: Path, *, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, int]:
+    """Row counts of silver_frames and silver_detections.
+
+    The whole tables' from the Delta log (no scan); with ``start``/``end``, the rows with
+    capture_time in [start, end) (a scan of one column).
+    """
     import pyarrow as pa
+    import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     def rows(name: str) -> int:
-        actions = pa.table(DeltaTable(str(root / name)).get_add_actions(flatten=True))
-        return int(sum(actions.column("num_records").to_pylist()))
+        table = DeltaTable(str(root / name))
+        if start is None or end is None:
+            actions = pa.table(table.get_add_actions(flatten=True))
+            return int(sum(actions.column("num_records").to_pylist()))
+        t = table.to_pyarrow_dataset().to_table(columns=["capture_time"]).column(0)
+        inside = pc.and_(pc.greater_equal(t, pa.scalar(start, t.type)),
+                         pc.less(t, pa.scalar(end, t.type)))
+        return int(pc.sum(inside).as_py() or 0)
 
     return {"frames": rows("silver_frames"), "detections": rows("silver_detections"),
             "shoppers": 0}
@@ -331,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="Spark driver heap (all of Spark in local mode; default 4g)")
     parser.add_argument("--shuffle-partitions", type=int, default=8,
                         help="spark.sql.shuffle.partitions (default 8)")
+    parser.add_argument("--rollup-from-hour", type=float, default=0.0,
+                        help="roll up from this many hours after opening (default 0)")
+    parser.add_argument("--rollup-hours", type=float, default=None,
+                        help="roll up only this many hours (default: all generated); with "
+                        "--reuse-silver, a slice of a full day already in the lake")
     args = parser.parse_args(argv)
 
     from storeheat.env import apply_tool_env
@@ -353,9 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         t_gen = time.monotonic() - t0
         print(f"silver written in {t_gen:.1f} s: {counts['frames']:,} frames, "
               f"{counts['detections']:,} detections, {counts['shoppers']:,} shoppers")
-    silver_rows = counts["frames"] + counts["detections"]
 
-    from spark_jobs.gold import GoldSettings, aligned_windows, rollup_window
+    from spark_jobs.gold import ROLLUP_SPARK_CONF, GoldSettings, aligned_windows, rollup_window
     from spark_jobs.session import get_spark
     from storeheat.config import parse_store_config
 
@@ -365,24 +391,40 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.monotonic()
     spark = get_spark(app_name="bench-gold", lake_root_url=lake, register_tables=False,
                       driver_memory=args.driver_memory,
-                      shuffle_partitions=args.shuffle_partitions)
+                      shuffle_partitions=args.shuffle_partitions,
+                      extra_conf=ROLLUP_SPARK_CONF)
     t_session = time.monotonic() - t1
+    start = OPEN + timedelta(hours=args.rollup_from_hour)
     end = OPEN + timedelta(hours=args.hours)
+    if args.rollup_hours is not None:
+        end = min(end, start + timedelta(hours=args.rollup_hours))
+    if (start, end) != (OPEN, OPEN + timedelta(hours=args.hours)):
+        # only part of the silver is rolled up: count what the rollup reads as rows in
+        counts = _silver_counts(lake, start=start, end=end)
+        print(f"rolling up {start:%H:%M}-{end:%H:%M}: {counts['frames']:,} frames, "
+              f"{counts['detections']:,} detections")
+    silver_rows = counts["frames"] + counts["detections"]
     totals: dict[str, int] = {}
+    loads: list[float] = []
     t2 = time.monotonic()
-    for w0, w1 in aligned_windows(OPEN, end, minutes=args.window_minutes):
+    for w0, w1 in aligned_windows(start, end, minutes=args.window_minutes):
         res = rollup_window(spark, store_id="bench-store", start=w0, end=w1, settings=settings,
                             zone_ids=zones)
         for k, v in res.rows.items():
             totals[k] = totals.get(k, 0) + v
-        print(f"  window {w0:%H:%M}-{w1:%H:%M}: {res.seconds:.1f} s  {res.rows}", flush=True)
+        loads.append(os.getloadavg()[0])
+        print(f"  window {w0:%H:%M}-{w1:%H:%M}: {res.seconds:.1f} s  {res.rows}  load "
+              f"{loads[-1]:.1f}", flush=True)
     t_roll = time.monotonic() - t2
     print(f"spark session start: {t_session:.1f} s (driver {args.driver_memory}, "
-          f"{args.shuffle_partitions} shuffle partitions); load average now "
-          f"{os.getloadavg()[0]:.1f}")
+          f"{args.shuffle_partitions} shuffle partitions, {args.window_minutes}-minute "
+          f"windows); 1-min load average after each window: mean "
+          f"{sum(loads) / max(1, len(loads)):.1f}, max {max(loads, default=0.0):.1f} on "
+          f"{os.cpu_count()} cores")
     print(f"gold rollup: {t_roll:.1f} s for {silver_rows:,} silver rows "
           f"({t_roll / silver_rows * 1e6:.1f} s per million rows, "
-          f"{silver_rows / t_roll:,.0f} rows/s); gold rows {totals}")
+          f"{silver_rows / t_roll:,.0f} rows/s, {counts['detections'] / t_roll:,.0f} "
+          f"detections/s); gold rows {totals}")
     full = 120 * 14 * 3600 * 5
     scale = full / counts["frames"]
     print(f"linear extrapolation to a full store-day (120 cameras x 14 h x 5 fps, "

@@ -76,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="store YAML (zones, grid, fps); default $STOREHEAT_STORE_CONFIG "
                       "or configs/demo-store.yaml when its store_id matches")
     gold.add_argument("--lake-root", default=None)
+    gold.add_argument("--driver-memory", default="1g",
+                      help="Spark driver heap (all of Spark in local mode); a backfill of "
+                      "long windows of a large store needs more, e.g. 8g (default 1g)")
     gold.set_defaults(func=_gold)
 
     status = sub.add_parser("status", help="row counts of every lake table")
@@ -85,10 +88,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 
-def _session(args: argparse.Namespace, app: str) -> SparkSession:
+def _session(
+    args: argparse.Namespace,
+    app: str,
+    *,
+    driver_memory: str = "1g",
+    extra_conf: dict[str, str] | None = None,
+) -> SparkSession:
     from spark_jobs.session import get_spark
 
-    return get_spark(app_name=app, lake_root_url=args.lake_root)
+    return get_spark(app_name=app, lake_root_url=args.lake_root, driver_memory=driver_memory,
+                     extra_conf=extra_conf)
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -227,6 +237,7 @@ def _gold(args: argparse.Namespace) -> int:
     import time
 
     from spark_jobs.gold import (
+        ROLLUP_SPARK_CONF,
         RollupResult,
         check_store,
         range_windows,
@@ -239,7 +250,8 @@ def _gold(args: argparse.Namespace) -> int:
     range_windows(store_id=args.store, start=args.start, end=args.end,
                   window_minutes=args.window_minutes, bucket_minutes=settings.bucket_minutes)
     t0 = time.monotonic()
-    spark = _session(args, f"storeheat-gold-{args.store}")
+    spark = _session(args, f"storeheat-gold-{args.store}", driver_memory=args.driver_memory,
+                     extra_conf=ROLLUP_SPARK_CONF)
     check_store(spark, store_id=args.store, configured=bool(zones), start=args.start,
                 end=args.end)
     totals: dict[str, int] = {}

@@ -56,6 +56,13 @@ Definitions (the numbers analysts see depend on them, so they are stated once, h
   baseline has at least ``busy_min_baseline_buckets`` buckets. Consecutive busy buckets form
   one period; periods are cut at window boundaries. Backfilling an earlier window changes
   later baselines only when those windows are rerun.
+
+Cost (``benchmarks/lake_rollup.py``): a window reads ``window + 2 * horizon`` of silver, so a
+backfill is cheapest in long windows (``rollup_range(window_minutes=...)``, ``storeheat lake
+gold --window-minutes``; the rows do not depend on the window length, except for tracks
+longer than the horizon, which are cut at a different place) while the hourly
+Airflow rollup keeps one-hour windows. Sessions that roll up should carry
+:data:`ROLLUP_SPARK_CONF`.
 """
 
 from __future__ import annotations
@@ -91,6 +98,12 @@ log = logging.getLogger(__name__)
 
 _US = 1_000_000
 _TRACK_KEY = ("store_id", "camera_id", "stream_epoch", "track_id")
+
+#: Spark settings for sessions that run rollups (``get_spark(extra_conf=ROLLUP_SPARK_CONF)``).
+#: Delta rebuilds a table's snapshot (file list and stats) in ``snapshotPartitions`` tasks,
+#: 50 by default: every read, replaceWhere and commit of a small gold or silver log paid 50
+#: tasks, 8-40 s each under load on two cores and most of a small window's time.
+ROLLUP_SPARK_CONF: dict[str, str] = {"spark.databricks.delta.snapshotPartitions": "2"}
 
 
 class RollupError(LakeError):
@@ -342,6 +355,37 @@ def duplicate_ids(
     def _span(lo: Column, hi: Column, step: float | int) -> Column:
         return F.explode(F.sequence(F.floor(lo / step), F.floor(hi / step)))
 
+    # Exact pre-filter: a probe can only be a duplicate where a camera sorting before its own
+    # saw someone within reach at some time. Per cell of twice the reach, the first camera
+    # that saw anything there, spread to the 8 neighbouring cells (which hold every point
+    # within reach of the cell, with half a cell to spare for rounding), is a small table
+    # (floor area / cell area rows); probes whose cell's first camera is their own or a
+    # later one skip the pair search. With cameras overlapping in bands, about half the
+    # probes stay.
+    mask_cell = 2.0 * reach_m
+    first_cams = (
+        build.select(
+            "store_id",
+            F.floor(F.col("floor_x") / mask_cell).alias("mx"),
+            F.floor(F.col("floor_y") / mask_cell).alias("my"),
+            "camera_id",
+        )
+        .groupBy("store_id", "mx", "my")
+        .agg(F.min("camera_id").alias("first_camera"))
+        .withColumn("dx", F.explode(F.array(*(F.lit(d) for d in (-1, 0, 1)))))
+        .withColumn("dy", F.explode(F.array(*(F.lit(d) for d in (-1, 0, 1)))))
+        .select("store_id", (F.col("mx") + F.col("dx")).alias("nx"),
+                (F.col("my") + F.col("dy")).alias("ny"), "first_camera")
+        .groupBy("store_id", "nx", "ny")
+        .agg(F.min("first_camera").alias("first_camera"))
+    )
+    probe = (
+        probe.withColumn("nx", F.floor(F.col("floor_x") / mask_cell))
+        .withColumn("ny", F.floor(F.col("floor_y") / mask_cell))
+        .join(F.broadcast(first_cams), on=["store_id", "nx", "ny"], how="inner")
+        .where(F.col("first_camera") < F.col("camera_id"))
+    )
+
     pts = probe.select(
         "event_id",
         "detection_index",
@@ -357,8 +401,12 @@ def duplicate_ids(
         .withColumn("gt", _span(F.col("t_us") - reach_us, F.col("t_us") + reach_us, slot_us))
     )
     r2 = radius_m * radius_m
+    # A shuffled hash join on the (smaller) build side: a sort-merge join sorted every probe
+    # row (~3.4 per detection) and was half of a window's time at 120 cameras.
     return (
-        keyed_probe.join(keyed_build, on=["store_id", "gx", "gy", "gt"], how="inner")
+        keyed_probe.join(
+            keyed_build.hint("shuffle_hash"), on=["store_id", "gx", "gy", "gt"], how="inner"
+        )
         .where(
             (F.col("b_camera") < F.col("camera_id"))
             & (F.abs(F.col("bt") - F.col("t_us")) <= tol_us)
@@ -947,6 +995,14 @@ def compute_window(
     bucket_in = (F.col("bucket_start") >= F.lit(start)) & (F.col("bucket_start") < F.lit(end))
     cached: list[DataFrame] = []
 
+    if persist:
+        # The read range is scanned by the hull, the track tails, the fusion build side and
+        # the frame slice: reading it once into memory costs about one Parquet scan, a scan
+        # of the cache a fraction of one (most of a window's time was these re-scans).
+        detections = detections.cache()
+        frames = frames.cache()
+        cached += [detections, frames]
+
     # The detections that matter: the window's, and the rest of the tracks seen in it.
     inside = detections.where(in_window)
     seen = inside.where(F.col("track_id").isNotNull()).select(*_TRACK_KEY).distinct()
@@ -1010,11 +1066,13 @@ def compute_window(
     fr_w = frames.where(in_window)
     if persist:
         # Cached by track, so the visits' and tracks' window functions need no shuffle. Once
-        # it is built, the detections it came from can go (half the memory).
+        # it and the window's frames are built, what they came from can go (most memory).
         det = det.repartition(*_TRACK_KEY).cache()
         det.count()
-        needed.unpersist()
         fr_w = fr_w.cache()
+        fr_w.count()
+        for df in cached:
+            df.unpersist()
         cached[:] = [det, fr_w]
     det_w = det.where(in_window)
 
@@ -1073,16 +1131,22 @@ def replace_window(
         Rows written.
     """
     location = ensure_gold_table(spark, table, root=root)
-    (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", window_predicate(store_id=store_id, start=start, end=end))
-        .save(location)
-    )
-    # Count the window as stored (the commit's numOutputRows also counts rows of other windows
-    # that replaceWhere copied out of rewritten files).
-    pred = window_predicate(store_id=store_id, start=start, end=end)
-    return int(spark.read.format("delta").load(location).where(pred).count())
+    # Counted before the write from a cached copy: the rows are computed once, and nothing
+    # is read back (the commit's numOutputRows would also count rows of other windows that
+    # replaceWhere copied out of rewritten files). Delta refuses rows outside the predicate,
+    # so this is the count stored in the window.
+    rows = df.cache()
+    try:
+        n = rows.count()
+        (
+            rows.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", window_predicate(store_id=store_id, start=start, end=end))
+            .save(location)
+        )
+    finally:
+        rows.unpersist()
+    return int(n)
 
 
 def rollup_window(
@@ -1436,7 +1500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.store, config_path=args.config, cell_m=args.cell_m,
         bucket_minutes=args.bucket_minutes,
     )
-    spark = get_spark(app_name=f"storeheat-gold-{args.store}", lake_root_url=args.lake_root)
+    spark = get_spark(app_name=f"storeheat-gold-{args.store}", lake_root_url=args.lake_root,
+                      extra_conf=ROLLUP_SPARK_CONF)
     minutes = args.window_minutes or max(
         1, math.ceil((args.end - args.start).total_seconds() / 60)
     )

@@ -236,7 +236,9 @@ def test_overlapping_cameras_count_a_person_once(spark: SparkSession) -> None:
             people=[(7, 1.0 + 0.1 * i, 1.3, "a"), (8, 6.0, 1.0, "a")],
         )
     g = _compute(spark, s)
-    total = g.heatmap_cells.agg({"person_seconds": "sum"}).first()[0]
+    summed = g.heatmap_cells.agg({"person_seconds": "sum"}).first()
+    assert summed is not None
+    total = summed[0]
     assert total == pytest.approx(4.0)  # P 2 s + Q 2 s; without fusion it would be 6 s
     visits = {(v["camera_id"], v["track_id"]): v for v in _rows(g.zone_visits, "track_id")}
     assert visits[("c1", 1)]["counted"] and visits[("c2", 8)]["counted"]
