@@ -16,7 +16,6 @@ one frame fails, that frame is dropped. A dropped :class:`ProcessedFrame` has no
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,20 +31,13 @@ from streaming.privacy import (
     BlurMemory,
     FaceFinder,
     anonymise,
-    face_search_rows,
     far_field_regions,
-    head_px,
     near_field_regions,
 )
 from streaming.projection import FloorProjector
 from streaming.tracker import CameraTracker, Embedder, HistogramEmbedder
 
 Frame = NDArray[np.uint8]
-
-
-#: Rows of image the face detector gets beyond the rows it must search (see
-#: :meth:`FrameProcessor._face_rows`).
-FACE_CONTEXT_PX = 64
 
 
 @dataclass(frozen=True)
@@ -122,9 +114,6 @@ class CameraStages:
     projector: FloorProjector | None
     privacy_mask: NDArray[np.float64] | None = None
     frames: int = 0
-    #: Image rows the face detector searches: those not blurred whole by the privacy mask,
-    #: plus a margin (computed with the mask on the first frame); None: not computed yet.
-    face_rows: tuple[int, int] | None = None
     #: Offset of this camera's face-detector frames (``face_every`` > 1): cameras take turns,
     #: so a batch does not pay for every camera's face detection at once.
     face_phase: int = 0
@@ -256,26 +245,6 @@ class FrameProcessor:
                 min_visible_fraction=opts.near_field_visible_fraction))
         return np.concatenate(bands).astype(np.float64)
 
-    def _face_rows(self, stages: CameraStages, shape: tuple[int, ...]) -> tuple[int, int]:
-        """Rows the face detector searches: the face pass costs in proportion to the pixels
-        it sees, and rows blurred whole by the mask need no faces found."""
-        width, height = int(shape[1]), int(shape[0])
-        inner = face_search_rows(stages.privacy_mask, width=width, height=height, margin_px=0)
-        if inner == (0, height) or inner == (0, 0):
-            return inner
-        # Into the blurred rows by two head heights at each edge (a face straddling the edge
-        # must be seen whole), and never less than two cells of YuNet's coarsest grid
-        # (2 x 32 px): with less image around it, a face near the edge of the searched rows
-        # was missed that the whole frame showed (simulated store, tuning seed 7).
-        margin = FACE_CONTEXT_PX
-        if stages.projector is not None:
-            heads = head_px(stages.projector.homography, width=width,
-                            rows=[inner[0] + 0.5, inner[1] - 0.5])
-            if np.isfinite(heads).all():
-                margin = max(FACE_CONTEXT_PX, math.ceil(2 * float(heads.max())))
-        return face_search_rows(stages.privacy_mask, width=width, height=height,
-                                margin_px=margin)
-
     def stop_camera(self, camera_id: str) -> None:
         """Forget a camera's state (its tracks and blur memory)."""
         self._cameras.pop(camera_id, None)
@@ -348,8 +317,6 @@ class FrameProcessor:
         if stages.privacy_mask is None and stages.projector is not None:
             # Computed once per epoch, from the first frame's size.
             stages.privacy_mask = self._blind_bands(stages.projector, frame.shape)
-        if stages.face_rows is None:
-            stages.face_rows = self._face_rows(stages, frame.shape)
         try:
             blurred = anonymise(
                 frame,
@@ -360,7 +327,6 @@ class FrameProcessor:
                 face_pad=opts.face_pad,
                 method=opts.method,
                 static_regions=stages.privacy_mask,
-                face_rows=stages.face_rows,
             )
         except PrivacyError as exc:
             timings["privacy"] = (time.perf_counter() - t1) * 1000

@@ -455,7 +455,6 @@ def anonymise(
     face_pad: float = 0.25,
     method: Literal["pixelate", "gaussian"] = "pixelate",
     static_regions: NDArray[Any] | None = None,
-    face_rows: tuple[int, int] | None = None,
 ) -> BlurResult:
     """Blur heads, faces and remembered regions of one frame (fail closed).
 
@@ -471,9 +470,6 @@ def anonymise(
         static_regions: ``(K, 4)`` regions blurred in every frame whatever the detectors
             say: a camera's privacy mask, e.g. the far end of the view where people are too
             small for the person and face detectors (see the simulated-store leakage figures).
-        face_rows: ``(first, end)`` image rows the face detector searches (see
-            :func:`face_search_rows`); None: the whole frame. Rows outside are blurred whole
-            by ``static_regions``, so a face there needs no finding.
 
     Returns:
         A :class:`BlurResult`.
@@ -484,7 +480,7 @@ def anonymise(
     if not isinstance(frame, np.ndarray) or frame.ndim != 3:
         raise PrivacyError("cannot anonymise: frame is not an H×W×3 array", reason="blur_failed")
     heads = head_regions(detections, frame.shape, head_fraction=head_fraction)
-    faces = _find_faces(frame, face_detector, face_rows)
+    faces = face_detector.detect(frame) if face_detector is not None else Faces.empty()
     face_regions = _clip_regions(_pad(faces.xyxy, face_pad), frame.shape)
     carried = (
         _clip_regions(memory.carry(detections), frame.shape)
@@ -507,57 +503,6 @@ def anonymise(
     )
 
 
-def _find_faces(frame: Frame, face_detector: FaceFinder | None,
-                rows: tuple[int, int] | None) -> Faces:
-    if face_detector is None:
-        return Faces.empty()
-    if rows is None or (rows[0] <= 0 and rows[1] >= frame.shape[0]):
-        return face_detector.detect(frame)
-    first, end = max(0, rows[0]), min(frame.shape[0], rows[1])
-    if end <= first:
-        return Faces.empty()
-    found = face_detector.detect(frame[first:end])
-    if not len(found):
-        return found
-    shift = np.array([0, first, 0, first], dtype=np.float32)
-    return Faces(xyxy=(found.xyxy + shift).astype(np.float32), score=found.score)
-
-
-def face_search_rows(
-    static_regions: NDArray[Any] | None, *, width: int, height: int, margin_px: int
-) -> tuple[int, int]:
-    """The image rows the face detector must search, given the regions always blurred.
-
-    Rows covered across the whole frame width by ``static_regions`` (the far- and
-    near-field bands, a privacy mask) are blurred whole in every frame, so the face detector
-    need not look at them — its cost grows with the pixels it sees. The rows left are widened
-    by ``margin_px`` into the covered ones so that a face straddling a band's edge is seen
-    whole and blurred beyond the band too.
-
-    Args:
-        static_regions: ``(K, 4)`` regions ``x1, y1, x2, y2`` blurred in every frame, or None.
-        width: Frame width in pixels.
-        height: Frame height in pixels.
-        margin_px: Rows added on each side (at least a face's height at the band's edge).
-
-    Returns:
-        ``(first, end)``: search rows ``first <= y < end``; ``(0, 0)`` when every row is
-        covered, ``(0, height)`` when none is.
-    """
-    covered = np.zeros(height, dtype=bool)
-    if static_regions is not None and len(static_regions):
-        for x1, y1, x2, y2 in _clip_regions(np.asarray(static_regions).reshape(-1, 4),
-                                            (height, width)):
-            if x1 <= 0 and x2 >= width:
-                covered[y1:y2] = True
-    open_rows = np.flatnonzero(~covered)
-    if len(open_rows) == 0:
-        return (0, 0)
-    first = max(0, int(open_rows[0]) - margin_px)
-    end = min(height, int(open_rows[-1]) + 1 + margin_px)
-    return (first, end)
-
-
 def regions_union_mask(
     shape: tuple[int, ...], regions: NDArray[Any] | Sequence[Sequence[int]]
 ) -> NDArray[Any]:
@@ -578,15 +523,6 @@ def _person_px(homography: Any, *, width: int, rows: NDArray[np.float64],
     metres_per_px = np.linalg.norm(right - left, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(person_height_m / metres_per_px, dtype=np.float64)
-
-
-def head_px(homography: Any, *, width: int, rows: Sequence[float], head_m: float = 0.25,
-            person_height_m: float = 1.7) -> NDArray[np.float64]:
-    """How tall (pixels) a head appears on each of ``rows`` of a calibrated view (nan where
-    the row misses the floor); see :func:`far_field_regions` for the estimate."""
-    person = _person_px(homography, width=width, rows=np.asarray(rows, dtype=np.float64),
-                        person_height_m=person_height_m)
-    return person * (head_m / person_height_m)
 
 
 def far_field_regions(

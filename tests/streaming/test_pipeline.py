@@ -13,7 +13,7 @@ from storeheat.geometry import Homography
 from streaming.detections import Detections
 from streaming.detector import YoloxOnnxDetector, load_detector
 from streaming.exceptions import InferenceError, PrivacyError
-from streaming.pipeline import FACE_CONTEXT_PX, FrameProcessor, PrivacyOptions, TrackerOptions
+from streaming.pipeline import FrameProcessor, PrivacyOptions, TrackerOptions
 from streaming.privacy import FaceDetector, Faces, head_regions
 from streaming.projection import FloorProjector
 from tests.streaming.conftest import YOLOX_NANO, YUNET, gif_frames
@@ -260,36 +260,3 @@ def test_faint_boxes_are_blurred_but_not_tracked_or_published(
     assert len(out.detections) == 0  # none is confident enough to be published
     for x1, y1, x2, y2 in head_regions(boxes, frame.shape):
         assert not np.array_equal(out.image[y1:y2, x1:x2], frame[y1:y2, x1:x2])
-
-
-def test_face_detector_skips_rows_the_bands_blur_whole(detector: YoloxOnnxDetector) -> None:
-    # Same view as above: the near-field band blurs the bottom 110 rows of every frame, so
-    # the face detector sees the rows above it plus a margin: two head heights (2 x 25 px)
-    # or FACE_CONTEXT_PX, whichever is more.
-    floor = np.array([[0, 0], [6.4, 0], [6.4, 3.6], [0, 3.6]])
-    hom = Homography.fit(np.array([[0, 0], [640, 0], [640, 360], [0, 360]]), floor)
-    shapes: list[tuple[int, ...]] = []
-
-    class _Faces:
-        model_version = "shape@test"
-
-        def detect(self, frame: np.ndarray) -> Faces:
-            shapes.append(frame.shape)
-            return Faces.empty()
-
-    processor = FrameProcessor(
-        detector=detector, face_detector=_Faces(),
-        privacy_options=PrivacyOptions(far_field_min_person_px=0.0,
-                                       near_field_visible_fraction=0.5),
-    )
-    stages = processor.start_camera("cam", epoch=1,
-                                    projector=FloorProjector(hom, floor_polygon=floor))
-    frame = np.random.default_rng(4).integers(0, 256, size=(360, 640, 3), dtype=np.uint8)
-    processor.process([("cam", frame)])
-    processor.process([("cam", frame)])
-    assert stages.face_rows is not None
-    first, end = stages.face_rows
-    assert stages.privacy_mask is not None
-    band_top = int(stages.privacy_mask[:, 1].max())  # the near band: rows 249.. (rounded out)
-    assert band_top == 249 and first == 0 and end == band_top + FACE_CONTEXT_PX
-    assert shapes == [(end, 640, 3)] * 2

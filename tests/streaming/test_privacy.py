@@ -17,7 +17,6 @@ from streaming.privacy import (
     Faces,
     anonymise,
     blur_frame,
-    face_search_rows,
     head_regions,
     regions_union_mask,
 )
@@ -305,51 +304,3 @@ def test_near_field_band_from_homography() -> None:
     assert 800 - 162 <= int(taller[0, 1]) <= 800 - 161
     with pytest.raises(ValueError, match="min_visible_fraction"):
         near_field_regions(overhead, width=1000, height=800, min_visible_fraction=1.5)
-
-
-@pytest.mark.parametrize(
-    ("regions", "margin", "expected"),
-    [
-        (None, 10, (0, 360)),
-        ([[0, 0, 640, 150], [0, 255, 640, 360]], 0, (150, 255)),
-        ([[0, 0, 640, 150], [0, 255, 640, 360]], 20, (130, 275)),
-        ([[0, 0, 640, 150]], 200, (0, 360)),
-        # A region that does not span the whole width leaves its rows to search.
-        ([[0, 0, 639, 150], [0, 300, 640, 360]], 5, (0, 305)),
-        ([[0, 0, 640, 200], [0, 180, 640, 360]], 30, (0, 0)),
-    ],
-)
-def test_face_search_rows(regions: Any, margin: int, expected: tuple[int, int]) -> None:
-    got = face_search_rows(None if regions is None else np.array(regions), width=640,
-                           height=360, margin_px=margin)
-    assert got == expected
-
-
-class _RecordingFaces:
-    """Reports one face at fixed crop coordinates and records the shapes it was given."""
-
-    model_version = "recording@test"
-
-    def __init__(self) -> None:
-        self.shapes: list[tuple[int, ...]] = []
-
-    def detect(self, frame: np.ndarray) -> Faces:
-        self.shapes.append(frame.shape)
-        return Faces(xyxy=np.array([[100, 10, 120, 30]], np.float32),
-                     score=np.ones(1, np.float32))
-
-
-def test_faces_are_searched_only_in_the_given_rows_and_mapped_back() -> None:
-    frame = _texture(360, 640)
-    faces = _RecordingFaces()
-    out = anonymise(frame, Detections.empty(), face_detector=faces, memory=None,
-                    static_regions=np.array([[0, 0, 640, 150], [0, 255, 640, 360]]),
-                    face_rows=(130, 275), face_pad=0.0)
-    assert faces.shapes == [(145, 640, 3)]
-    # The face found at crop rows 10..30 is blurred at frame rows 140..160.
-    assert out.faces == 1
-    face = regions_union_mask(frame.shape, out.regions)
-    assert face[140:160, 100:120].all() and not face[160:255, :].any()
-    none = anonymise(frame, Detections.empty(), face_detector=faces, memory=None,
-                     static_regions=np.array([[0, 0, 640, 360]]), face_rows=(0, 0))
-    assert len(faces.shapes) == 1 and none.faces == 0  # nothing left to search: no call
