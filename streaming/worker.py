@@ -545,7 +545,8 @@ def build_processor(config: WorkerConfig) -> FrameProcessor:
     # ones are tracked and published.
     detector = load_detector(config.model, imgsz=config.imgsz,
                              conf=min(config.conf, config.privacy_conf), threads=config.threads)
-    faces = (FaceDetector(config.face_model, max_side=config.face_max_side)
+    faces = (FaceDetector(config.face_model, max_side=config.face_max_side,
+                          threads=config.threads)
              if config.faces else None)
     embedder = HistogramEmbedder() if config.embedder == "histogram" else NoAppearance()
     return FrameProcessor(detector=detector, face_detector=faces, embedder=embedder,
