@@ -37,15 +37,16 @@ pytestmark = pytest.mark.integration
 def rollup_session(spark: SparkSession) -> Iterator[None]:
     """The shared session set up as sessions that roll up are (``gold.ROLLUP_SPARK_CONF``),
     and put back afterwards for the other test modules."""
-    before = {k: spark.conf.get(k, None) for k in gold.ROLLUP_SPARK_CONF}
+    before: dict[str, str | None] = {k: spark.conf.get(k, None) for k in gold.ROLLUP_SPARK_CONF}
     for key, value in gold.ROLLUP_SPARK_CONF.items():
         spark.conf.set(key, value)
     yield
-    for key, value in before.items():
-        if value is None:
+    for key, old in before.items():
+        if old is None:
             spark.conf.unset(key)
         else:
-            spark.conf.set(key, value)
+            spark.conf.set(key, old)
+
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 DT = 0.2  # 5 fps
