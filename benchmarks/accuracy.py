@@ -5,8 +5,11 @@ Simulated store: for each detector and each unseen seed, a ``storeheat sim`` run
 is replayed through the worker's ``FrameProcessor`` by
 :func:`storeheat.evaluation.simrun.evaluate_pipeline_on_run` — detection AP50/recall/precision,
 HOTA/MOTA/IDF1, floor projection error and blur leakage on every visible face. Seeds 101–105
-train the simulated-store model and seeds 7, 11, 21, 22, 31, 32 and 33 tuned the blur
-settings, so the default seeds are 41, 42 and 43.
+train the simulated-store model, seeds 7, 11, 21, 22, 31, 32 and 33 tuned the blur settings
+41-43 (held out until a leak on 43 decided against cropping the face detector's input) and
+61-66 (leaks inspected to set the face score threshold and the blur memory) are tuning seeds
+too. 51-53 were held out when two faces leaked there; their frames were not inspected, but
+the fixes were looked for because of them, so the default seeds are now 71, 72 and 73.
 
 Real footage: ``../shared/realdata/mot17-mini`` (the first 4–8 frames of seven MOT17
 sequences, official ground truth) through the YOLOX-Nano detector the worker uses. AP50 uses
@@ -17,7 +20,7 @@ MOT17-11) are pooled separately and only reported — nothing is chosen by looki
 
 Usage::
 
-    python -m benchmarks.accuracy [--seeds 41 42 43] [--seconds 30] [--sim-model PATH]
+    python -m benchmarks.accuracy [--seeds 71 72 73] [--seconds 30] [--sim-model PATH]
         [--work DIR] [--out benchmarks/results/accuracy.json]
 
 Prints a markdown table for the README and writes the figures as JSON.
@@ -55,7 +58,7 @@ HOLDOUTS = ("MOT17-09-FRCNN", "MOT17-11-FRCNN")
 TRAINING_SEEDS = frozenset(range(101, 106))
 #: Seeds whose results the blur settings were tuned on (face leaks inspected, settings
 #: changed until none leaked): reported figures come from other seeds.
-TUNING_SEEDS = frozenset({7, 11, 21, 22, 31, 32, 33})
+TUNING_SEEDS = frozenset({7, 11, 21, 22, 31, 32, 33, 41, 42, 43, 61, 62, 63, 64, 65, 66})
 SIM_MODEL = REPO_ROOT / "models" / "person-sim" / "model.onnx"
 WORKER_CONF = 0.3
 
@@ -221,7 +224,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, nargs="+", default=[41, 42, 43])
+    p.add_argument("--seeds", type=int, nargs="+", default=[71, 72, 73])
     p.add_argument("--cameras", type=int, default=3)
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--yolox", type=Path, default=Path(DEFAULT_MODEL))

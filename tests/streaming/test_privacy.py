@@ -164,6 +164,22 @@ def test_memory_carries_a_missed_face_along_its_track() -> None:
     assert _sharpness(result.frame[62:90, 158:182]) < 0.1 * _sharpness(frame[62:90, 158:182])
 
 
+def test_memory_keeps_a_face_in_place_when_its_tracks_box_jumps() -> None:
+    # In a crowd the detector's box for a track can slide onto a neighbour: the face carried
+    # with the box moves away from the face, so it also stays blurred where it was seen.
+    frame = _texture(240, 320, seed=3)
+    memory = BlurMemory(ttl_frames=3, grow_per_frame=0.15)
+    person_1 = Detections(xyxy=[[100, 60, 160, 220]], confidence=[0.9], track_id=[7])
+    face = [118, 62, 142, 90]
+    anonymise(frame, person_1, face_detector=_FixedFaces([[face]]), memory=memory, face_pad=0.0)
+    jumped = Detections(xyxy=[[100, 10, 160, 170]], confidence=[0.9], track_id=[7])
+    result = anonymise(frame, jumped, face_detector=_FixedFaces([[]]), memory=memory,
+                       head_fraction=0.01)
+    mask = regions_union_mask(frame.shape, result.regions)
+    assert mask[62:90, 118:142].all(), "face not kept where it was seen"
+    assert mask[12:40, 118:142].all(), "face not carried with its track's box"
+
+
 def test_memory_keeps_regions_of_a_lost_track_then_forgets() -> None:
     frame = _texture(240, 320, seed=2)
     memory = BlurMemory(ttl_frames=2, grow_per_frame=0.1)
