@@ -207,6 +207,10 @@ def get_spark(
         "spark.sql.warehouse.dir": str(home / "warehouse"),
         "spark.sql.catalogImplementation": "hive" if chosen == "hive" else "in-memory",
         "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
+        # Delta rebuilds a table's snapshot (file list, stats) in this many tasks; its default
+        # of 50 made every read, write and commit of a small table pay 50 tasks, which was
+        # most of a gold window's time on two cores (profiled: benchmarks/lake_rollup.py).
+        "spark.databricks.delta.snapshotPartitions": "2",
         # Kafka source: fewer, larger tasks suit two cores.
         "spark.sql.streaming.kafka.useDeprecatedOffsetFetching": "false",
         "spark.storeheat.lakeRoot": root,
