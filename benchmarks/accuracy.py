@@ -5,7 +5,7 @@ Simulated store: for each detector and each unseen seed, a ``storeheat sim`` run
 is replayed through the worker's ``FrameProcessor`` by
 :func:`storeheat.evaluation.simrun.evaluate_pipeline_on_run` — detection AP50/recall/precision,
 HOTA/MOTA/IDF1, floor projection error and blur leakage on every visible face. Seeds 101–105
-train the simulated-store model, seeds 7, 11, 21, 22, 31, 32 and 33 tuned the blur settings
+train the simulated-store model, seeds 7, 11, 21, 22, 31, 32 and 33 tuned the blur settings,
 41-43 (held out until a leak on 43 decided against cropping the face detector's input) and
 61-66 (leaks inspected to set the face score threshold and the blur memory) are tuning seeds
 too. 51-53 were held out when two faces leaked there; their frames were not inspected, but
