@@ -96,11 +96,9 @@ class YuNetOnnx:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.top_k = top_k
+        model = _dynamic_model_bytes(self.path)  # raises ModelLoadError itself
         try:
-            self._session = _ort_session_from_bytes(_dynamic_model_bytes(self.path),
-                                                    threads=threads)
-        except ModelLoadError:
-            raise
+            self._session = _ort_session_from_bytes(model, threads=threads)
         except Exception as exc:  # ORT raises untyped errors for graphs it cannot build
             raise ModelLoadError(self.path, f"cannot load it as a YuNet model: {exc}") from exc
         self._input = self._session.get_inputs()[0].name
