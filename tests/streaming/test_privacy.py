@@ -15,6 +15,7 @@ from streaming.privacy import (
     BlurMemory,
     FaceDetector,
     Faces,
+    _outermost,
     anonymise,
     blur_frame,
     head_regions,
@@ -143,6 +144,32 @@ def test_blur_frame_returns_new_array(method: str) -> None:
     same = blur_frame(frame, np.zeros((0, 4)))
     assert same is not frame
     np.testing.assert_array_equal(same, frame)
+
+
+def test_outermost_drops_regions_inside_others_and_keeps_one_of_equal_ones() -> None:
+    regions = np.array(
+        [
+            [10, 10, 50, 50],  # outer
+            [20, 20, 30, 30],  # inside the outer one
+            [10, 10, 50, 50],  # equal to the outer one
+            [40, 40, 80, 80],  # overlaps it only partly
+            [0, 0, 5, 5],  # apart
+        ],
+        dtype=np.int32,
+    )
+    kept = _outermost(regions)
+    assert kept.tolist() == [[10, 10, 50, 50], [40, 40, 80, 80], [0, 0, 5, 5]]
+
+
+def test_blur_frame_skips_nested_regions_without_weakening_the_blur() -> None:
+    frame = _texture(96, 96, seed=3)
+    outer = np.array([[8, 8, 72, 72]])
+    nested = np.array([[8, 8, 72, 72], [30, 30, 50, 50], [20, 24, 40, 44], [8, 8, 72, 72]])
+    # Every pixel of the inner regions is averaged over the outer region's coarse cells.
+    np.testing.assert_array_equal(blur_frame(frame, nested), blur_frame(frame, outer))
+    assert _sharpness(blur_frame(frame, nested)[30:50, 30:50]) < 0.1 * _sharpness(
+        frame[30:50, 30:50]
+    )
 
 
 def test_memory_carries_a_missed_face_along_its_track() -> None:
