@@ -322,7 +322,8 @@ class BlurMemory:
             for i, t in enumerate(detections.track_id)
             if t != UNTRACKED
         }
-        out = []
+        moved = []
+        kept, ages = [], []
         for item in self._items:
             box = boxes.get(item.track_id) if item.track_id != UNTRACKED else None
             if box is not None and item.relative is not None:
@@ -330,7 +331,7 @@ class BlurMemory:
                     continue
                 w, h = box[2] - box[0], box[3] - box[1]
                 rel = item.relative
-                out.append(
+                moved.append(
                     [
                         box[0] + rel[0] * w,
                         box[1] + rel[1] * h,
@@ -338,9 +339,15 @@ class BlurMemory:
                         box[1] + rel[3] * h,
                     ]
                 )
-            age = self._frame + 1 - item.last_seen
-            out.append(_pad(item.region[None], self.grow_per_frame * age)[0])
-        return np.asarray(out, dtype=np.float64).reshape(-1, 4)
+            kept.append(item.region)
+            ages.append(self._frame + 1 - item.last_seen)
+        # Kept in place, grown by their age: padded all at once (one call a region cost
+        # ~40 µs of numpy overhead, with 50 regions a frame in a crowd).
+        r = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
+        grow = self.grow_per_frame * np.asarray(ages, dtype=np.float64)
+        pw, ph = (r[:, 2] - r[:, 0]) * grow, (r[:, 3] - r[:, 1]) * grow
+        in_place = np.column_stack([r[:, 0] - pw, r[:, 1] - ph, r[:, 2] + pw, r[:, 3] + ph])
+        return np.concatenate([np.asarray(moved, dtype=np.float64).reshape(-1, 4), in_place])
 
     def remember(self, detections: Detections, *, heads: NDArray[Any], faces: NDArray[Any]) -> None:
         """Store this frame's blurred head and face regions, tied to tracks; age out old ones.
