@@ -205,22 +205,31 @@ class VideoFileSource(_PacedSource):
     def read(self) -> Frame | None:
         if self._cap is None:
             raise SourceError(self.camera_id, self.url, "read before open")
+        decode_s = 0.0
         while True:
             t0 = time.perf_counter()
-            ok, image = self._cap.read()
-            decode_s = time.perf_counter() - t0
+            # grab() decodes; only frames that are due are converted to BGR by retrieve()
+            # (a 10 fps file read at 5 fps skips every other conversion).
+            ok = self._cap.grab()
+            image = None
+            if ok:
+                media_t = self._decoded / self._native_fps
+                self._decoded += 1
+                if not self._due(media_t):
+                    decode_s += time.perf_counter() - t0
+                    continue
+                ok, image = self._cap.retrieve()
+            decode_s += time.perf_counter() - t0
             if not ok or image is None:
                 self._check_end()
                 if self.loop:
                     self.open()
+                    decode_s = 0.0
                     continue
                 return None
-            media_t = self._decoded / self._native_fps
-            self._decoded += 1
             if image.ndim == 2:
                 image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-            if self._due(media_t):
-                return self._emit(np.ascontiguousarray(image), media_t, decode_s)
+            return self._emit(np.ascontiguousarray(image), media_t, decode_s)
 
     def _check_end(self) -> None:
         if self._decoded == 0:
