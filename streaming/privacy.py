@@ -297,8 +297,10 @@ class BlurMemory:
     - its track is in this frame: a face region is placed at the same relative position of
       the track's current box (the face detector missed it, the track did not), and also
       kept where it was as below — in a crowd the detector's box for a track can jump to a
-      neighbour's body and take the carried face away from the face; a head region needs
-      nothing, the current box gives a new one;
+      neighbour's body and take the carried face away from the face; a head region is not
+      moved (the current box gives a new one) but kept where it was, as below: a box can
+      shrink to the chest from one frame to the next and leave the head (a leak on the
+      simulated store, seed 53);
     - its track is not in this frame, or it has none: it is blurred where it was, grown by
       ``grow_per_frame`` of its size per frame of age (the person may have moved).
 
@@ -326,9 +328,7 @@ class BlurMemory:
         kept, ages = [], []
         for item in self._items:
             box = boxes.get(item.track_id) if item.track_id != UNTRACKED else None
-            if box is not None and item.relative is not None:
-                if not item.is_face:
-                    continue
+            if box is not None and item.relative is not None and item.is_face:
                 w, h = box[2] - box[0], box[3] - box[1]
                 rel = item.relative
                 moved.append(
@@ -364,14 +364,17 @@ class BlurMemory:
             for i, t in enumerate(detections.track_id)
             if t != UNTRACKED
         ]
-        fresh: list[_Remembered] = []
-        for is_face, regions in ((False, heads), (True, faces)):
-            for region in np.asarray(regions, dtype=np.float64).reshape(-1, 4):
-                fresh.append(self._tie(region, tracked, is_face=is_face, now=now))
+        # Head regions are only ever kept in place (a track's current box gives its new
+        # head); faces are tied to the track whose head they are in, to move with it.
+        fresh = [
+            _Remembered(region, None, UNTRACKED, False, now)
+            for region in np.asarray(heads, dtype=np.float64).reshape(-1, 4)
+        ]
+        fresh += [
+            self._tie(region, tracked, is_face=True, now=now)
+            for region in np.asarray(faces, dtype=np.float64).reshape(-1, 4)
+        ]
         kept = [it for it in self._items if now - it.last_seen < self.ttl_frames]
-        # A track's head seen now supersedes its older head regions (its box moved on).
-        seen = {it.track_id for it in fresh if not it.is_face and it.track_id != UNTRACKED}
-        kept = [it for it in kept if it.is_face or it.track_id not in seen]
         self._items = kept + fresh
 
     @staticmethod

@@ -207,6 +207,23 @@ def test_memory_keeps_a_face_in_place_when_its_tracks_box_jumps() -> None:
     assert mask[12:40, 118:142].all(), "face not carried with its track's box"
 
 
+def test_memory_keeps_a_head_in_place_when_its_tracks_box_shrinks_to_the_chest() -> None:
+    # The detector's box for a track can lose the head from one frame to the next (cut at
+    # the chest); the previous head region stays where it was, then ages out.
+    frame = _texture(240, 320, seed=4)
+    memory = BlurMemory(ttl_frames=2, grow_per_frame=0.15)
+    whole = Detections(xyxy=[[100, 60, 160, 220]], confidence=[0.9], track_id=[5])
+    [head] = anonymise(frame, whole, face_detector=None, memory=memory).regions
+    chest = Detections(xyxy=[[105, 130, 155, 220]], confidence=[0.9], track_id=[5])
+    for _ in range(2):
+        result = anonymise(frame, chest, face_detector=None, memory=memory)
+        mask = regions_union_mask(frame.shape, result.regions)
+        assert mask[head[1] : head[3], head[0] : head[2]].all(), "head left unblurred"
+    later = anonymise(frame, chest, face_detector=None, memory=memory)
+    mask = regions_union_mask(frame.shape, later.regions)
+    assert not mask[head[1] : head[1] + 10, head[0] : head[2]].any(), "old head never forgotten"
+
+
 def test_memory_keeps_regions_of_a_lost_track_then_forgets() -> None:
     frame = _texture(240, 320, seed=2)
     memory = BlurMemory(ttl_frames=2, grow_per_frame=0.1)
