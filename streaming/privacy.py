@@ -89,7 +89,9 @@ def _outermost(regions: Regions) -> Regions:
     return r[~inside.any(axis=1)]
 
 
-def _pad(regions: NDArray[Any], fraction: float) -> NDArray[np.float64]:
+def _pad(regions: NDArray[Any], fraction: float | NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each region grown by ``fraction`` of its size on every side (one fraction, or one per
+    region)."""
     r = np.asarray(regions, dtype=np.float64).reshape(-1, 4)
     pw = (r[:, 2] - r[:, 0]) * fraction
     ph = (r[:, 3] - r[:, 1]) * fraction
@@ -343,10 +345,8 @@ class BlurMemory:
             ages.append(self._frame + 1 - item.last_seen)
         # Kept in place, grown by their age: padded all at once (one call a region cost
         # ~40 µs of numpy overhead, with 50 regions a frame in a crowd).
-        r = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
-        grow = self.grow_per_frame * np.asarray(ages, dtype=np.float64)
-        pw, ph = (r[:, 2] - r[:, 0]) * grow, (r[:, 3] - r[:, 1]) * grow
-        in_place = np.column_stack([r[:, 0] - pw, r[:, 1] - ph, r[:, 2] + pw, r[:, 3] + ph])
+        in_place = _pad(np.asarray(kept, dtype=np.float64).reshape(-1, 4),
+                        self.grow_per_frame * np.asarray(ages, dtype=np.float64))
         return np.concatenate([np.asarray(moved, dtype=np.float64).reshape(-1, 4), in_place])
 
     def remember(self, detections: Detections, *, heads: NDArray[Any], faces: NDArray[Any]) -> None:
@@ -371,20 +371,20 @@ class BlurMemory:
             for region in np.asarray(heads, dtype=np.float64).reshape(-1, 4)
         ]
         fresh += [
-            self._tie(region, tracked, is_face=True, now=now)
+            self._tie_face(region, tracked, now=now)
             for region in np.asarray(faces, dtype=np.float64).reshape(-1, 4)
         ]
         kept = [it for it in self._items if now - it.last_seen < self.ttl_frames]
         self._items = kept + fresh
 
     @staticmethod
-    def _tie(
+    def _tie_face(
         region: NDArray[np.float64],
         tracked: list[tuple[int, NDArray[np.float64]]],
         *,
-        is_face: bool,
         now: int,
     ) -> _Remembered:
+        """A face region, tied to the track whose head it is in (if any)."""
         cx, cy = (region[0] + region[2]) / 2, (region[1] + region[3]) / 2
         best: tuple[float, int, NDArray[np.float64]] | None = None
         for tid, box in tracked:
@@ -395,7 +395,7 @@ class BlurMemory:
                 if best is None or dist < best[0]:
                     best = (dist, tid, box)
         if best is None:
-            return _Remembered(region, None, UNTRACKED, is_face, now)
+            return _Remembered(region, None, UNTRACKED, True, now)
         _, tid, box = best
         w, h = max(box[2] - box[0], 1.0), max(box[3] - box[1], 1.0)
         relative = np.array(
@@ -406,7 +406,7 @@ class BlurMemory:
                 (region[3] - box[1]) / h,
             ]
         )
-        return _Remembered(region, relative, tid, is_face, now)
+        return _Remembered(region, relative, tid, True, now)
 
 
 def blur_frame(
