@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"silver written in {t_gen:.1f} s: {counts['frames']:,} frames, "
               f"{counts['detections']:,} detections, {counts['shoppers']:,} shoppers")
 
-    from spark_jobs.gold import ROLLUP_SPARK_CONF, GoldSettings, aligned_windows, rollup_window
+    from spark_jobs.gold import GoldSettings, aligned_windows, rollup_window
     from spark_jobs.session import get_spark
     from storeheat.config import parse_store_config
 
@@ -391,8 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.monotonic()
     spark = get_spark(app_name="bench-gold", lake_root_url=lake, register_tables=False,
                       driver_memory=args.driver_memory,
-                      shuffle_partitions=args.shuffle_partitions,
-                      extra_conf=ROLLUP_SPARK_CONF)
+                      shuffle_partitions=args.shuffle_partitions)
     t_session = time.monotonic() - t1
     start = OPEN + timedelta(hours=args.rollup_from_hour)
     end = OPEN + timedelta(hours=args.hours)

@@ -237,7 +237,6 @@ def _gold(args: argparse.Namespace) -> int:
     import time
 
     from spark_jobs.gold import (
-        ROLLUP_SPARK_CONF,
         RollupResult,
         check_store,
         range_windows,
@@ -250,8 +249,7 @@ def _gold(args: argparse.Namespace) -> int:
     range_windows(store_id=args.store, start=args.start, end=args.end,
                   window_minutes=args.window_minutes, bucket_minutes=settings.bucket_minutes)
     t0 = time.monotonic()
-    spark = _session(args, f"storeheat-gold-{args.store}", driver_memory=args.driver_memory,
-                     extra_conf=ROLLUP_SPARK_CONF)
+    spark = _session(args, f"storeheat-gold-{args.store}", driver_memory=args.driver_memory)
     check_store(spark, store_id=args.store, configured=bool(zones), start=args.start,
                 end=args.end)
     totals: dict[str, int] = {}

@@ -61,8 +61,9 @@ Cost (``benchmarks/lake_rollup.py``): a window reads ``window + 2 * horizon`` of
 backfill is cheapest in long windows (``rollup_range(window_minutes=...)``, ``storeheat lake
 gold --window-minutes``; the rows do not depend on the window length, except for tracks
 longer than the horizon, which are cut at a different place) while the hourly
-Airflow rollup keeps one-hour windows. Sessions that roll up should carry
-:data:`ROLLUP_SPARK_CONF`.
+Airflow rollup keeps one-hour windows. Every session from
+:func:`spark_jobs.session.get_spark` rebuilds Delta snapshots in 2 tasks instead of 50,
+which was most of a small window's time.
 """
 
 from __future__ import annotations
@@ -98,13 +99,6 @@ log = logging.getLogger(__name__)
 
 _US = 1_000_000
 _TRACK_KEY = ("store_id", "camera_id", "stream_epoch", "track_id")
-
-#: Spark settings for sessions that run rollups (``get_spark(extra_conf=ROLLUP_SPARK_CONF)``).
-#: Delta rebuilds a table's snapshot (file list and stats) in ``snapshotPartitions`` tasks,
-#: 50 by default: every read, replaceWhere and commit of a small gold or silver log paid 50
-#: tasks, 8-40 s each under load on two cores and most of a small window's time.
-ROLLUP_SPARK_CONF: dict[str, str] = {"spark.databricks.delta.snapshotPartitions": "2"}
-
 
 class RollupError(LakeError):
     """A rollup request is invalid (window not aligned to buckets, end before start)."""
@@ -1500,8 +1494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.store, config_path=args.config, cell_m=args.cell_m,
         bucket_minutes=args.bucket_minutes,
     )
-    spark = get_spark(app_name=f"storeheat-gold-{args.store}", lake_root_url=args.lake_root,
-                      extra_conf=ROLLUP_SPARK_CONF)
+    spark = get_spark(app_name=f"storeheat-gold-{args.store}", lake_root_url=args.lake_root)
     minutes = args.window_minutes or max(
         1, math.ceil((args.end - args.start).total_seconds() / 60)
     )

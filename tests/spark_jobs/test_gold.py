@@ -7,7 +7,7 @@ walking 0.1 m per frame), not by running the code under test.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,21 +31,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", autouse=True)
-def rollup_session(spark: SparkSession) -> Iterator[None]:
-    """The shared session set up as sessions that roll up are (``gold.ROLLUP_SPARK_CONF``),
-    and put back afterwards for the other test modules."""
-    before: dict[str, str | None] = {k: spark.conf.get(k, None) for k in gold.ROLLUP_SPARK_CONF}
-    for key, value in gold.ROLLUP_SPARK_CONF.items():
-        spark.conf.set(key, value)
-    yield
-    for key, old in before.items():
-        if old is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, old)
 
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)

@@ -20,13 +20,7 @@ from data_contracts.tables import (
 )
 from spark_jobs import gold
 from spark_jobs.gold import GoldSettings
-from tests.spark_jobs.test_gold import (  # noqa: F401 (a fixture, used by pytest)
-    DT,
-    T0,
-    Silver,
-    _gold_rows,
-    rollup_session,
-)
+from tests.spark_jobs.test_gold import DT, T0, Silver, _gold_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
