@@ -7,6 +7,7 @@ its width and ``y`` along its depth. All functions are pure and take/return nump
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,6 +158,46 @@ def points_in_polygon(points: ArrayLike, polygon: ArrayLike) -> NDArray[np.bool_
         x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
     inside = np.logical_and(crosses, x < x_at)
     return np.asarray(np.count_nonzero(inside, axis=1) % 2 == 1)
+
+
+class PolygonSet:
+    """Several fixed polygons tested together: one vectorised pass over all their edges.
+
+    The same even-odd rule as :func:`points_in_polygon`, for code that tests many small
+    batches of points against the same polygons (a worker's floor and zones, every frame):
+    the edges are prepared once, so a call costs a handful of array operations whatever the
+    number of polygons.
+    """
+
+    def __init__(self, polygons: Sequence[ArrayLike]) -> None:
+        """Args: ``(K_i >= 3, 2)`` polygons. Raises ValueError for one of another shape."""
+        polys = [_as_points(p, name=f"polygon {i}") for i, p in enumerate(polygons)]
+        for i, poly in enumerate(polys):
+            if poly.shape[0] < 3:
+                raise ValueError(f"polygon {i}: expected at least 3 points, got {poly.shape[0]}")
+        self.count = len(polys)
+        if not polys:
+            return
+        start = np.concatenate([p for p in polys])
+        end = np.concatenate([np.roll(p, -1, axis=0) for p in polys])
+        self._x1, self._y1 = start[:, 0], start[:, 1]
+        self._y2 = end[:, 1]
+        dy = self._y2 - self._y1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Horizontal edges never cross a row; their slope is never used.
+            self._dxdy = np.where(dy != 0, (end[:, 0] - self._x1) / dy, 0.0)
+        self._offsets = np.cumsum([0] + [len(p) for p in polys[:-1]])
+
+    def contains(self, points: ArrayLike) -> NDArray[np.bool_]:
+        """``(N, count)``: whether each point lies inside each polygon."""
+        pts = _as_points(points, name="points")
+        if self.count == 0 or len(pts) == 0:
+            return np.zeros((len(pts), self.count), dtype=bool)
+        x, y = pts[:, 0:1], pts[:, 1:2]
+        crosses = (self._y1 > y) != (self._y2 > y)
+        inside = crosses & (x < self._x1 + (y - self._y1) * self._dxdy)
+        counts = np.add.reduceat(inside.astype(np.int32), self._offsets, axis=1)
+        return np.asarray(counts % 2 == 1)
 
 
 def polygon_area(polygon: ArrayLike) -> float:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from storeheat.geometry import Homography, points_in_polygon
+from storeheat.geometry import Homography, PolygonSet
 from streaming.detections import Detections
 
 
@@ -40,6 +40,9 @@ class FloorProjector:
         self.zones = {
             zid: self._polygon(poly, name=f"zone {zid!r}") for zid, poly in (zones or {}).items()
         }
+        # Column 0 the floor, then the zones in mapping order.
+        self._polygons = PolygonSet([self.floor_polygon, *self.zones.values()])
+        self._zone_ids = list(self.zones)
 
     @staticmethod
     def _polygon(points: ArrayLike, *, name: str) -> NDArray[np.float64]:
@@ -56,16 +59,16 @@ class FloorProjector:
         floor = self.homography.image_to_floor(detections.foot_points())
         finite: NDArray[np.bool_] = np.asarray(np.isfinite(floor).all(axis=1))
         on_floor = finite.copy()
-        if finite.any():
-            on_floor[finite] = points_in_polygon(floor[finite], self.floor_polygon)
-        floor[~on_floor] = np.nan
         zone_ids: list[str | None] = [None] * n
-        if on_floor.any():
-            idx = np.flatnonzero(on_floor)
-            unassigned = np.ones(len(idx), dtype=bool)
-            for zid, poly in self.zones.items():
-                hit = unassigned & points_in_polygon(floor[idx], poly)
-                for i in idx[hit]:
-                    zone_ids[int(i)] = zid
-                unassigned &= ~hit
+        if finite.any():
+            idx = np.flatnonzero(finite)
+            inside = self._polygons.contains(floor[idx])
+            on_floor[idx] = inside[:, 0]
+            zones = inside[:, 1:] & inside[:, :1]
+            if zones.shape[1]:
+                first = zones.argmax(axis=1)  # the first zone that holds the point
+                for i, row, z in zip(idx, zones, first, strict=True):
+                    if row[z]:
+                        zone_ids[int(i)] = self._zone_ids[int(z)]
+        floor[~on_floor] = np.nan
         return detections.with_floor(floor, on_floor=on_floor, zone_id=zone_ids)

@@ -8,6 +8,7 @@ import pytest
 from storeheat.geometry import (
     CalibrationError,
     Homography,
+    PolygonSet,
     fit_homography,
     points_in_polygon,
     polygon_area,
@@ -73,3 +74,17 @@ def test_points_in_polygon_and_area() -> None:
     assert polygon_area(square) == 16.0
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         points_in_polygon([[1, 2, 3]], square)
+
+
+def test_polygon_set_agrees_with_one_polygon_at_a_time() -> None:
+    square = [[0, 0], [4, 0], [4, 4], [0, 4]]
+    concave = [[0, 0], [4, 0], [4, 4], [2, 1], [0, 4]]
+    triangle = [[1, 1], [6, 1], [1, 6]]  # with a horizontal edge
+    polygons = PolygonSet([square, concave, triangle])
+    pts = np.random.default_rng(0).uniform(-1, 7, size=(500, 2))
+    expected = np.column_stack([points_in_polygon(pts, p) for p in (square, concave, triangle)])
+    np.testing.assert_array_equal(polygons.contains(pts), expected)
+    assert polygons.contains(np.zeros((0, 2))).shape == (0, 3)
+    assert PolygonSet([]).contains([[1, 1]]).shape == (1, 0)
+    with pytest.raises(ValueError, match="polygon 1: expected at least 3 points"):
+        PolygonSet([square, [[0, 0], [1, 1]]])
