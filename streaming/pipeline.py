@@ -17,7 +17,7 @@ one frame fails, that frame is dropped. A dropped :class:`ProcessedFrame` has no
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -267,21 +267,36 @@ class FrameProcessor:
             KeyError: a camera was not started.
             ValueError: a camera appears twice in the batch.
         """
+        return list(self.process_each(batch))
+
+    def process_each(self, batch: Sequence[tuple[str, Frame]]) -> Iterator[ProcessedFrame]:
+        """As :meth:`process`, but each frame's result is handed out as soon as it is ready.
+
+        The detector and embedder still run once for the whole batch; then tracking, blur
+        and projection run camera by camera, and a caller that publishes each result as it
+        comes does not make the first frames of a batch wait for the last ones' blur.
+        The batch is checked before anything runs (same errors as :meth:`process`).
+        """
         ids = [cam for cam, _ in batch]
         if len(set(ids)) != len(ids):
             raise ValueError(f"one frame per camera per batch, got cameras {ids}")
         for cam in ids:
             if cam not in self._cameras:
                 raise KeyError(f"camera {cam!r} not started (call start_camera first)")
+        return self._run(batch)
+
+    def _run(self, batch: Sequence[tuple[str, Frame]]) -> Iterator[ProcessedFrame]:
         if not batch:
-            return []
+            return
         frames = [frame for _, frame in batch]
         n = len(frames)
         t0 = time.perf_counter()
         try:
             detections = self.detector.detect_batch(frames)
         except InferenceError:
-            return [self._dropped(cam, frame, "detector_failed", {}) for cam, frame in batch]
+            for cam, frame in batch:
+                yield self._dropped(cam, frame, "detector_failed", {})
+            return
         t1 = time.perf_counter()
         confident = [d.confidence >= self.track_conf for d in detections]
         strong = [d.filter(k) for d, k in zip(detections, confident, strict=True)]
@@ -291,11 +306,8 @@ class FrameProcessor:
         )
         t2 = time.perf_counter()
         shared = {"detect": (t1 - t0) * 1000 / n, "embed": (t2 - t1) * 1000 / n}
-        return [
-            self._per_camera(cam, frame, dets, faint, feats, shared)
-            for (cam, frame), dets, faint, feats in zip(batch, strong, weak, features,
-                                                       strict=True)
-        ]
+        for (cam, frame), dets, faint, feats in zip(batch, strong, weak, features, strict=True):
+            yield self._per_camera(cam, frame, dets, faint, feats, shared)
 
     def _per_camera(
         self,

@@ -371,19 +371,32 @@ class Worker:
                 self.processor.start_camera(frame.camera_id, epoch=frame.stream_epoch,
                                             projector=self._projectors[frame.camera_id])
                 st.epoch = frame.stream_epoch
-        results = self.processor.process([(f.camera_id, f.image) for f in batch])
+        # Oldest first, each published as soon as it is blurred (see process_each).
+        batch = sorted(batch, key=lambda f: f.received)
+        results = self.processor.process_each([(f.camera_id, f.image) for f in batch])
         stage_sums: dict[str, float] = {}
+        published: list[tuple[Frame, ProcessedFrame]] = []
         for frame, res in zip(batch, results, strict=True):
             self.metrics.stage_seconds.labels(stage="decode").observe(frame.decode_seconds)
             for key, ms in res.timings_ms.items():
                 name = _STAGE_NAMES.get(key)
                 if name is not None:
                     stage_sums[name] = stage_sums.get(name, 0.0) + ms / 1000.0
-            self._emit(frame, res)
+            if self._emit(frame, res):
+                published.append((frame, res))
         for name, seconds in stage_sums.items():
             self.metrics.stage_seconds.labels(stage=name).observe(seconds)
+        # Video after the whole batch is published: encoding a frame does not hold back the
+        # events of the frames behind it.
+        if self.config.segments:
+            for frame, res in published:
+                t0 = time.perf_counter()
+                self._write_segment(self.cameras[frame.camera_id], res, frame.capture_time)
+                self.metrics.stage_seconds.labels(stage="segment").observe(
+                    time.perf_counter() - t0)
 
-    def _emit(self, frame: Frame, res: ProcessedFrame) -> None:
+    def _emit(self, frame: Frame, res: ProcessedFrame) -> bool:
+        """Publish a frame's event (or count its drop); True when it was published."""
         st = self.cameras[frame.camera_id]
         cid = frame.camera_id
         if res.dropped:
@@ -393,7 +406,7 @@ class Worker:
             self._log_limited(st, "dropped", logging.WARNING, "frame dropped (fail closed)",
                               camera=cid, epoch=frame.stream_epoch, index=frame.index,
                               reason=res.drop_reason)
-            return
+            return False
         t0 = time.perf_counter()
         latency_ms = max(0.0, (time.time() - frame.received) * 1000)
         event = FrameDetections.create(
@@ -413,9 +426,7 @@ class Worker:
         self.metrics.stage_seconds.labels(stage="publish").observe(t1 - t0)
         st.processed += 1
         self.metrics.observe_processed(cid)
-        if self.config.segments:
-            self._write_segment(st, res, frame.capture_time)
-            self.metrics.stage_seconds.labels(stage="segment").observe(time.perf_counter() - t1)
+        return True
 
     def _write_segment(self, st: CameraState, res: ProcessedFrame, capture: datetime) -> None:
         if st.segments is None:

@@ -197,6 +197,27 @@ def test_face_detector_every_nth_frame_per_camera(
     assert faces.calls == 4 and per_batch == [1, 1, 1, 1]
 
 
+def test_results_come_one_camera_at_a_time(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    # process_each hands out a camera's frame as soon as it is blurred (the worker publishes
+    # it then), before the next camera's blur runs; errors in the batch still come first.
+    faces = _CountingFaces()
+    processor = FrameProcessor(detector=detector, face_detector=faces)
+    processor.start_camera("a", epoch=1, projector=None)
+    processor.start_camera("b", epoch=1, projector=None)
+    batch = [("a", clips["cam-faces"][0]), ("b", clips["cam-people"][0])]
+    results = processor.process_each(batch)
+    assert faces.calls == 0  # nothing runs before the first result is asked for
+    first = next(results)
+    assert first.camera_id == "a" and faces.calls == 1
+    second = next(results)
+    assert second.camera_id == "b" and faces.calls == 2
+    assert next(results, None) is None
+    with pytest.raises(KeyError, match="not started"):
+        processor.process_each([("c", clips["cam-faces"][0])])
+
+
 @pytest.mark.parametrize("face_every", [0, 6])
 def test_face_every_must_stay_within_memory(face_every: int) -> None:
     with pytest.raises(ValueError, match="face_every: expected 1..memory_frames"):
