@@ -9,8 +9,9 @@ One :class:`Worker` serves several cameras of one store:
   offline runs where every frame counts);
 * the **processing loop** takes the waiting frames of all cameras as one batch, runs the
   :class:`~streaming.pipeline.FrameProcessor` (one detector pass for the batch), publishes one
-  ``FrameDetections`` event per processed frame and camera, and hands the blurred image to
-  the camera's :class:`~streaming.segments.SegmentWriter`; finished segments are announced.
+  ``FrameDetections`` event per processed frame and camera as soon as that frame is blurred
+  (oldest frame first), then hands the batch's blurred images to each camera's
+  :class:`~streaming.segments.SegmentWriter`; finished segments are announced.
 
 Failures stay local: a camera whose source fails is reported (metric, log, ``/healthz``) and
 retried while the others continue; a frame whose blur failed is dropped and counted; a full
