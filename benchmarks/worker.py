@@ -25,6 +25,8 @@ and Ultralytics YOLO11n (untrained weights: the cost of a forward pass does not 
 the weights) exported to ONNX at imgsz 320 and 640, and as PyTorch at 320.
 
 Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a private local broker started on free ports.
+The private broker runs on the same cores as the workers; each capacity run records the
+cores it used meanwhile (``broker_cores``), which a dedicated worker machine would not pay.
 
 Usage::
 
@@ -50,7 +52,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,9 @@ class RunResult:
     p50_ms: float | None
     p99_ms: float | None
     stage_ms: dict[str, float] = field(default_factory=dict)
+    #: Cores the benchmark's own Kafka broker used meanwhile (it shares the machine with the
+    #: workers here; None for an external cluster).
+    broker_cores: float | None = None
 
     @property
     def sustained(self) -> bool:
@@ -107,8 +112,31 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+@dataclass
+class Broker:
+    """The Kafka the benchmark publishes to.
+
+    Attributes:
+        bootstrap: Its bootstrap servers.
+        pid: The private broker's process (None for an external cluster).
+    """
+
+    bootstrap: str
+    pid: int | None = None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the private broker has used so far (None when unknown)."""
+        if self.pid is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def kafka() -> Iterator[str]:
+def kafka() -> Iterator[Broker]:
     """An external cluster from the environment, or a private broker for the benchmark."""
     from data_contracts.topics import ALL_TOPICS
     from storeheat.services.kafka import LocalKafka, ensure_topics, external_bootstrap
@@ -116,7 +144,7 @@ def kafka() -> Iterator[str]:
     external = external_bootstrap()
     if external:
         ensure_topics(external, ALL_TOPICS)
-        yield external
+        yield Broker(external)
         return
     root = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
     port, ctl = _free_ports(2)
@@ -125,7 +153,7 @@ def kafka() -> Iterator[str]:
     broker.start()
     try:
         ensure_topics(broker.bootstrap, ALL_TOPICS)
-        yield broker.bootstrap
+        yield Broker(broker.bootstrap, broker.pid())
     finally:
         broker.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -347,15 +375,18 @@ def run_processes(*, config: dict[str, Any], processes: int, clip: Path, cameras
 def capacity(*, processor: Any, clip: Path, seconds: float, bootstrap: str, work: Path,
              ladder: list[int], processes: int = 1,
              config: dict[str, Any] | None = None,
-             staggered: bool = False) -> tuple[int, list[RunResult]]:
+             staggered: bool = False,
+             broker: Broker | None = None) -> tuple[int, list[RunResult]]:
     """Largest N of ``ladder`` sustained at 5 fps (stops at the first failure).
 
     With ``processes`` > 1 the cameras are split over that many worker processes, each
-    building its models from ``config`` (WorkerConfig fields).
+    building its models from ``config`` (WorkerConfig fields). With a private ``broker``,
+    each run also records the cores it used meanwhile (it competes with the workers here).
     """
     runs = []
     best = 0
     for n in ladder:
+        broker_cpu0 = broker.cpu_seconds() if broker is not None else None
         if processes > 1 and config is not None:
             r = run_processes(config=config, processes=processes, clip=clip, cameras=n,
                               realtime=True, seconds=seconds, bootstrap=bootstrap, work=work,
@@ -364,9 +395,13 @@ def capacity(*, processor: Any, clip: Path, seconds: float, bootstrap: str, work
             r = run_worker(processor=processor, clip=clip, cameras=n, realtime=True,
                            seconds=seconds, bootstrap=bootstrap, work=work,
                            delays_s=camera_delays(n, 1, staggered=staggered)[0])
+        broker_cpu1 = broker.cpu_seconds() if broker is not None else None
+        if broker_cpu0 is not None and broker_cpu1 is not None and r.seconds > 0:
+            r = replace(r, broker_cores=round((broker_cpu1 - broker_cpu0) / r.seconds, 3))
         runs.append(r)
+        share = f", broker {r.broker_cores:.2f} cores" if r.broker_cores is not None else ""
         print(f"    {n:>2} cameras: p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, "
-              f"skipped {r.skipped}/{r.frames + r.skipped}, "
+              f"skipped {r.skipped}/{r.frames + r.skipped}{share}, "
               f"{'ok' if r.sustained else 'NOT sustained'}", flush=True)
         if not r.sustained:
             break
@@ -427,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
                "processor": platform.processor() or platform.machine(),
                "python": platform.python_version(), "load_avg_start": os.getloadavg()}
     results = []
-    with kafka() as bootstrap:
+    with kafka() as broker:
+        bootstrap = broker.bootstrap
         for model_key in args.models.split(","):
             path, imgsz, fmt = models[model_key]()
             config = {"model": path, "imgsz": imgsz, "face_model": str(YUNET),
@@ -448,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
                 cap, runs = capacity(processor=processor, clip=clip, seconds=args.seconds,
                                      bootstrap=bootstrap, work=work, ladder=ladder,
                                      processes=args.processes, config=config,
-                                     staggered=args.phases == "staggered")
+                                     staggered=args.phases == "staggered", broker=broker)
                 at_cap = next((r for r in runs if r.cameras == cap), None)
                 results.append({"model": model_key, "format": fmt, "imgsz": imgsz,
                                 "processes": args.processes, "phases": args.phases,
