@@ -57,8 +57,9 @@ class WorkerConfig(BaseModel):
     max_batch: int = Field(default=16, ge=1, le=256,
                            description="Most frames (one per camera) detected together.")
     batch_wait_ms: float = Field(default=15.0, ge=0, le=1000,
-                                 description="After the first frame is ready, how long to wait "
-                                 "for other cameras' frames to batch them.")
+                                 description="After the first frame is ready, how long at most "
+                                 "to wait for other cameras' frames to batch them; only cameras "
+                                 "whose next frame is due within it are waited for.")
     realtime: bool = Field(default=True,
                            description="Play files and folders at their own speed and skip "
                            "frames when behind (live behaviour). False: as fast as possible, "

@@ -106,6 +106,16 @@ class CameraState:
     skipped: int = 0
     dropped: int = 0
     last_log: dict[str, float] = field(default_factory=dict)
+    #: When its latest frame arrived (monotonic s) and the usual gap between frames (a
+    #: moving average): the batcher waits for this camera only if it is about to deliver.
+    last_arrival: float | None = None
+    interval: float | None = None
+
+    def note_arrival(self, now: float) -> None:
+        if self.last_arrival is not None:
+            gap = now - self.last_arrival
+            self.interval = gap if self.interval is None else 0.8 * self.interval + 0.2 * gap
+        self.last_arrival = now
 
     def summary(self) -> dict[str, Any]:
         return {"up": self.up, "epoch": self.epoch, "processed": self.processed,
@@ -155,6 +165,31 @@ def to_contract(dets: Detections, *, width: int, height: int) -> list[Detection]
             on_floor=on_floor,
         ))
     return out
+
+
+def cameras_due(now: float, wait: float,
+                rhythm: Mapping[str, tuple[float | None, float | None]]) -> list[str]:
+    """The cameras worth holding a batch for: those whose next frame is due within ``wait``.
+
+    Cameras whose frames come at the same instant (genlocked, or replayed together) are worth
+    batching: one detector pass for all. Independent cameras come at their own phase, and
+    holding a ready frame for one that is not due for another 50 ms only adds latency. A
+    camera's next frame is due at its last arrival plus its usual interval. One with no
+    rhythm known yet is waited for, as every camera was before; one overdue by more than an
+    interval is taken to be stalled and is not.
+
+    Args:
+        now: Monotonic time.
+        wait: Longest hold (s).
+        rhythm: ``(last arrival, interval)`` of each live camera without a frame, by id.
+    """
+    due: list[str] = []
+    for cid, (last, interval) in rhythm.items():
+        if last is None or interval is None:
+            due.append(cid)
+        elif now - interval <= last + interval <= now + wait:
+            due.append(cid)
+    return due
 
 
 def projector_for(store: StoreConfig, camera: Camera) -> FloorProjector:
@@ -289,6 +324,7 @@ class Worker:
                 self.metrics.camera_up.labels(camera=cid).set(1)
                 log.info("camera up", extra={"camera": cid, "epoch": frame.stream_epoch})
             st.last_error = None
+            st.note_arrival(time.monotonic())
             self.metrics.frames_read.labels(camera=cid).inc()
             assert st.mailbox is not None
             if st.mailbox.put(frame, self._stop):
@@ -341,13 +377,19 @@ class Worker:
             else:
                 return []
         wait = self.config.batch_wait_ms / 1000.0
+        due: list[str] = []
         if wait > 0 and len(ready) < len(self.cameras):
-            deadline = time.monotonic() + wait
+            now = time.monotonic()
+            due = cameras_due(now, wait, {
+                cid: (st.last_arrival, st.interval) for cid, st in self.cameras.items()
+                if st.mailbox is not None and st.mailbox.frame is None and st.up
+                and st.reader is not None and not st.reader.finished.is_set()})
+            deadline = now + wait
+        if due:
             with self._changed:
                 while time.monotonic() < deadline:
-                    n = sum(1 for st in self.cameras.values()
-                            if st.mailbox is not None and st.mailbox.frame is not None)
-                    if n >= self._live_cameras():
+                    mailboxes = [self.cameras[cid].mailbox for cid in due]
+                    if all(m is not None and m.frame is not None for m in mailboxes):
                         break
                     self._changed.wait(max(0.0, deadline - time.monotonic()))
         batch: list[Frame] = []

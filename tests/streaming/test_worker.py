@@ -26,7 +26,7 @@ from storeheat.evaluation.leakage import combine_leakage, measure_leakage
 from storeheat.sim.run import simulate
 from streaming.config import WorkerConfig
 from streaming.publisher import Ack
-from streaming.worker import WorkerReport, build_worker
+from streaming.worker import CameraState, WorkerReport, build_worker, cameras_due
 from tests.streaming.conftest import YOLOX_NANO, YUNET
 from tests.streaming.runtime_helpers import read_topic
 
@@ -336,3 +336,36 @@ def test_json_logs_carry_fields_but_never_pixels() -> None:
     assert out["image"].startswith("<array shape=(4, 4, 3)")
     assert out["frames"][0].startswith("<array") and out["raw"] == "<48 bytes omitted>"
     assert "image" not in out["wrapped"] and "7, 7" not in line
+
+
+@pytest.mark.parametrize(
+    ("rhythm", "expected"),
+    [
+        # Genlocked cameras: the others' frames are due now.
+        ({"a": (9.8, 0.2), "b": (9.8, 0.2)}, ["a", "b"]),
+        # Independent cameras at another phase (due in 50 and 100 ms): do not hold.
+        ({"a": (9.85, 0.2), "b": (9.9, 0.2)}, []),
+        # One due in 10 ms, one later: hold for the first only.
+        ({"a": (9.81, 0.2), "b": (9.9, 0.2)}, ["a"]),
+        # A frame a little late is still expected.
+        ({"a": (9.75, 0.2)}, ["a"]),
+        # Rhythm unknown yet (first frames): waited for, as every camera was before.
+        ({"a": (None, None), "b": (9.85, 0.2)}, ["a"]),
+        # Overdue by more than an interval: stalled, not waited for.
+        ({"a": (9.5, 0.2)}, []),
+        ({}, []),
+    ],
+)
+def test_batcher_waits_only_for_cameras_about_to_deliver(
+    rhythm: dict[str, tuple[float | None, float | None]], expected: list[str]
+) -> None:
+    assert cameras_due(10.0, 0.015, rhythm) == expected
+
+
+def test_camera_state_learns_the_interval_between_frames() -> None:
+    st = CameraState(camera=None, source=None)  # type: ignore[arg-type]
+    for t in (1.0, 1.2, 1.4, 1.6):
+        st.note_arrival(t)
+    assert st.last_arrival == 1.6 and st.interval == pytest.approx(0.2)
+    st.note_arrival(2.6)  # one long gap moves the average a fifth of the way
+    assert st.interval == pytest.approx(0.36)
