@@ -377,17 +377,14 @@ class Worker:
             else:
                 return []
         wait = self.config.batch_wait_ms / 1000.0
-        due: list[str] = []
         if wait > 0 and len(ready) < len(self.cameras):
             now = time.monotonic()
+            deadline = now + wait
             due = cameras_due(now, wait, {
                 cid: (st.last_arrival, st.interval) for cid, st in self.cameras.items()
-                if st.mailbox is not None and st.mailbox.frame is None and st.up
-                and st.reader is not None and not st.reader.finished.is_set()})
-            deadline = now + wait
-        if due:
+                if self._is_live(st) and st.mailbox is not None and st.mailbox.frame is None})
             with self._changed:
-                while time.monotonic() < deadline:
+                while due and time.monotonic() < deadline:
                     mailboxes = [self.cameras[cid].mailbox for cid in due]
                     if all(m is not None and m.frame is not None for m in mailboxes):
                         break
@@ -402,9 +399,9 @@ class Worker:
                     batch.append(frame)
         return batch
 
-    def _live_cameras(self) -> int:
-        return sum(1 for st in self.cameras.values()
-                   if st.up and st.reader is not None and not st.reader.finished.is_set())
+    @staticmethod
+    def _is_live(st: CameraState) -> bool:
+        return st.up and st.reader is not None and not st.reader.finished.is_set()
 
     def _process(self, batch: list[Frame]) -> None:
         for frame in batch:
