@@ -125,14 +125,12 @@ class Broker:
     pid: int | None = None
 
     def cpu_seconds(self) -> float | None:
-        """CPU time the private broker has used so far (None when unknown)."""
+        """CPU time the private broker has used so far (None for an external cluster)."""
         if self.pid is None:
             return None
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        from benchmarks.lake_ingest import tree_cpu_seconds
+
+        return tree_cpu_seconds(self.pid)
 
 
 @contextmanager
