@@ -146,27 +146,24 @@ class Homography:
 def points_in_polygon(points: ArrayLike, polygon: ArrayLike) -> NDArray[np.bool_]:
     """Which of ``(N, 2)`` points lie inside a simple polygon (even-odd rule, vectorised).
 
-    Points exactly on an edge may fall either way; zones should not rely on edge hits.
+    Points exactly on an edge may fall either way; zones should not rely on edge hits. A
+    polygon of fewer than 3 points contains nothing. For many calls against the same
+    polygons, build a :class:`PolygonSet` once.
     """
     pts = _as_points(points, name="points")
     poly = _as_points(polygon, name="polygon")
-    x, y = pts[:, 0:1], pts[:, 1:2]
-    x1, y1 = poly[:, 0], poly[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
-    crosses = (y1 > y) != (y2 > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-    inside = np.logical_and(crosses, x < x_at)
-    return np.asarray(np.count_nonzero(inside, axis=1) % 2 == 1)
+    if len(poly) < 3:
+        return np.zeros(len(pts), dtype=bool)
+    return PolygonSet([poly]).contains(pts)[:, 0]
 
 
 class PolygonSet:
     """Several fixed polygons tested together: one vectorised pass over all their edges.
 
-    The same even-odd rule as :func:`points_in_polygon`, for code that tests many small
-    batches of points against the same polygons (a worker's floor and zones, every frame):
-    the edges are prepared once, so a call costs a handful of array operations whatever the
-    number of polygons.
+    Even-odd rule (points exactly on an edge may fall either way), for code that tests many
+    small batches of points against the same polygons (a worker's floor and zones, every
+    frame): the edges are prepared once, so a call costs a handful of array operations
+    whatever the number of polygons.
     """
 
     def __init__(self, polygons: Sequence[ArrayLike]) -> None:
