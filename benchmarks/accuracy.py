@@ -131,10 +131,11 @@ def face_height_summary(per_seed: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def run_sim(model: Path, *, imgsz: int, seeds: list[int], cameras: int, seconds: float,
             work: Path, threads: int, face_every: int = 1,
-            face_max_side: int = 640) -> dict[str, Any]:
+            face_max_side: int = 640, detect_every: int = 1) -> dict[str, Any]:
     processor = build_processor(WorkerConfig(model=str(model), imgsz=imgsz, conf=WORKER_CONF,
                                              threads=threads, face_every=face_every,
-                                             face_max_side=face_max_side))
+                                             face_max_side=face_max_side,
+                                             detect_every=detect_every))
     reports: list[SimRunReport] = []
     per_seed: dict[str, Any] = {}
     for seed in seeds:
@@ -233,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sim-model", type=Path, default=SIM_MODEL)
     p.add_argument("--sim-imgsz", type=int, default=320)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--detect-every", type=int, default=1,
+                   help="person detector on every n-th frame (the worker's --detect-every)")
     p.add_argument("--face-every", type=int, default=1,
                    help="face detector on every n-th frame (the worker's --face-every)")
     p.add_argument("--face-max-side", type=int, default=640,
@@ -256,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
                     "load_avg_1m": __import__("os").getloadavg()[0]},
         "face_every": args.face_every, "face_max_side": args.face_max_side,
+        "detect_every": args.detect_every,
         "scenario": "normal", "seeds": args.seeds, "cameras": args.cameras,
         "seconds": args.seconds, "resolution": [640, 360], "fps": 5.0,
         "training_seeds_excluded": sorted(TRAINING_SEEDS),
@@ -281,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
                                       cameras=args.cameras, seconds=args.seconds,
                                       work=args.work, threads=args.threads,
                                       face_every=args.face_every,
-                                      face_max_side=args.face_max_side)
+                                      face_max_side=args.face_max_side,
+                                      detect_every=args.detect_every)
     if not args.skip_real:
         result["real"] = run_real(args.yolox, threads=args.threads)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -423,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: one per core, as `storeheat worker --processes`)")
     parser.add_argument("--face-every", type=int, default=1,
                         help="face detector on every n-th frame of a camera")
+    parser.add_argument("--detect-every", type=int, default=1,
+                        help="person detector on every n-th frame of a camera")
     parser.add_argument("--face-max-side", type=int, default=640,
                         help="long side frames are scaled to for the face detector")
     parser.add_argument("--phases", choices=("lockstep", "staggered"), default="lockstep",
@@ -466,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
             path, imgsz, fmt = models[model_key]()
             config = {"model": path, "imgsz": imgsz, "face_model": str(YUNET),
                       "threads": args.threads, "face_every": args.face_every,
-                      "face_max_side": args.face_max_side}
+                      "face_max_side": args.face_max_side, "detect_every": args.detect_every}
             processor = build_processor(WorkerConfig(**config))
             warm_up(processor, Path(str(inputs["sim"]() if "sim" in args.inputs else REAL_CLIP)))
             for input_key in args.inputs.split(","):
@@ -488,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "processes": args.processes, "phases": args.phases,
                                 "face_every": args.face_every,
                                 "face_max_side": args.face_max_side,
+                                "detect_every": args.detect_every,
                                 "input": input_key, "clip": str(clip),
                                 "throughput": asdict(thr), "capacity": cap,
                                 "cpu_bound_cameras": cpu_bound,
@@ -502,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine['cpus']} CPUs, {machine['processor']}, {machine['platform']}, "
           f"load average at start {machine['load_avg_start'][0]:.1f}; capacity runs with "
           f"{args.processes} worker process(es), cameras in {args.phases}, faces every "
-          f"{args.face_every} frame(s) at {args.face_max_side} px")
+          f"{args.face_every} frame(s) at {args.face_max_side} px, persons every "
+          f"{args.detect_every} frame(s)")
     print("| model | format | imgsz | input | fps (4 cams, offline) | frames/CPU-s | "
           + " | ".join(f"{s} ms" for s in STAGES)
           + " | capacity @5 fps (measured) | CPU-bound cameras | p50 / p99 ms (1 camera) |")

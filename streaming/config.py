@@ -45,6 +45,10 @@ class WorkerConfig(BaseModel):
                             description="Run the face detector on every n-th frame of a camera "
                             "(cameras take turns); between runs the blur memory carries the "
                             "last faces along their tracks.")
+    detect_every: int = Field(default=1, ge=1, le=5,
+                              description="Run the person detector on every n-th frame of a "
+                              "camera (cameras take turns); on the frames between, the tracks "
+                              "are moved along their velocity and their heads blurred.")
     face_max_side: int = Field(default=640, ge=160, le=4096,
                                description="Long side (pixels) frames are scaled to for the face "
                                "detector: cost grows with pixels, the smallest face found shrinks "

@@ -16,6 +16,7 @@ one frame fails, that frame is dropped. A dropped :class:`ProcessedFrame` has no
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,9 +115,16 @@ class CameraStages:
     projector: FloorProjector | None
     privacy_mask: NDArray[np.float64] | None = None
     frames: int = 0
-    #: Offset of this camera's face-detector frames (``face_every`` > 1): cameras take turns,
-    #: so a batch does not pay for every camera's face detection at once.
-    face_phase: int = 0
+    #: Offset of this camera's face-detector and person-detector frames (``face_every`` or
+    #: ``detect_every`` > 1): cameras take turns, so a batch does not pay for every camera's
+    #: detection at once.
+    phase: int = 0
+    #: Frames since the person detector last ran on this camera.
+    since_detect: int = 0
+
+    def detects_next(self, every: int) -> bool:
+        """Whether the person detector runs on this camera's next frame (always on the first)."""
+        return self.frames == 0 or (self.frames + self.phase) % every == 0
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,11 @@ class FrameProcessor:
         track_conf: Detections below this confidence are neither tracked nor published;
             they only add head regions to the blur. Load the detector with a lower threshold
             than this to get them: a false blur costs a little picture, a missed person a face.
+        detect_every: Run the person detector on every n-th frame of a camera (cameras take
+            turns). On the frames between, the tracks seen last are moved along their
+            velocity (:meth:`CameraTracker.coast`) and stand in for detections: their head
+            regions are blurred and they are published; the face detector, the blind bands
+            and the blur memory run as on any frame.
 
     Example::
 
@@ -174,7 +187,17 @@ class FrameProcessor:
     tracker_options: TrackerOptions = field(default_factory=TrackerOptions)
     privacy_options: PrivacyOptions = field(default_factory=PrivacyOptions)
     track_conf: float = 0.0
+    detect_every: int = 1
     _cameras: dict[str, CameraStages] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Between detector frames the blur memory keeps the last head regions in place; it
+        # must outlive the gap.
+        if not 1 <= self.detect_every <= self.privacy_options.memory_frames:
+            raise ValueError(
+                f"detect_every: expected 1..memory_frames ({self.privacy_options.memory_frames}), "
+                f"got {self.detect_every}"
+            )
 
     def start_camera(
         self,
@@ -206,6 +229,9 @@ class FrameProcessor:
                     f"camera {camera_id}: privacy_mask: expected (K, 4) boxes, got {mask.shape}"
                 )
         opts = self.tracker_options
+        # The tracker counts detector frames: with the detector on every n-th frame, a track
+        # is confirmed and given up after as much time as with it on every frame.
+        every = self.detect_every
         stages = CameraStages(
             camera_id=camera_id,
             epoch=epoch,
@@ -213,8 +239,8 @@ class FrameProcessor:
                 camera_id=camera_id,
                 epoch=epoch,
                 embedder=self.embedder,
-                max_age=opts.max_age,
-                n_init=opts.n_init,
+                max_age=max(1, math.ceil(opts.max_age / every)),
+                n_init=max(1, math.ceil(opts.n_init / every)),
                 max_cosine_distance=opts.max_cosine_distance,
                 max_iou_distance=opts.max_iou_distance,
                 nn_budget=opts.nn_budget,
@@ -225,7 +251,7 @@ class FrameProcessor:
             ),
             projector=projector,
             privacy_mask=mask,
-            face_phase=sum(1 for c in self._cameras if c != camera_id),
+            phase=sum(1 for c in self._cameras if c != camera_id),
         )
         self._cameras[camera_id] = stages
         return stages
@@ -288,43 +314,60 @@ class FrameProcessor:
     def _run(self, batch: Sequence[tuple[str, Frame]]) -> Iterator[ProcessedFrame]:
         if not batch:
             return
-        frames = [frame for _, frame in batch]
-        n = len(frames)
+        detect = [self._cameras[cam].detects_next(self.detect_every) for cam, _ in batch]
+        picked = [item for item, d in zip(batch, detect, strict=True) if d]
+        frames = [frame for _, frame in picked]
+        n = max(len(frames), 1)
         t0 = time.perf_counter()
+        failed = False
         try:
-            detections = self.detector.detect_batch(frames)
+            detections = self.detector.detect_batch(frames) if frames else []
         except InferenceError:
-            for cam, frame in batch:
-                yield self._dropped(cam, frame, "detector_failed", {})
-            return
+            failed, detections = True, []
         t1 = time.perf_counter()
         confident = [d.confidence >= self.track_conf for d in detections]
         strong = [d.filter(k) for d, k in zip(detections, confident, strict=True)]
         weak = [d.filter(~k) for d, k in zip(detections, confident, strict=True)]
         features = self.embedder.embed_batch(
             [(frame, d.xyxy) for frame, d in zip(frames, strong, strict=True)]
-        )
+        ) if strong else []
         t2 = time.perf_counter()
         shared = {"detect": (t1 - t0) * 1000 / n, "embed": (t2 - t1) * 1000 / n}
-        for (cam, frame), dets, faint, feats in zip(batch, strong, weak, features, strict=True):
-            yield self._per_camera(cam, frame, dets, faint, feats, shared)
+        found = iter(zip(strong, weak, features, strict=True))
+        for (cam, frame), d in zip(batch, detect, strict=True):
+            if not d:
+                yield self._per_camera(cam, frame, None, shared={"detect": 0.0, "embed": 0.0})
+            elif failed:
+                yield self._dropped(cam, frame, "detector_failed", {})
+            else:
+                dets, faint, feats = next(found)
+                yield self._per_camera(cam, frame, (dets, faint, feats), shared=shared)
 
     def _per_camera(
         self,
         camera_id: str,
         frame: Frame,
-        detections: Detections,
-        faint: Detections,
-        features: NDArray[np.float32],
+        found: tuple[Detections, Detections, NDArray[np.float32]] | None,
+        *,
         shared: dict[str, float],
     ) -> ProcessedFrame:
+        """Track, blur and project one frame: ``found`` holds the detector's confident and
+        faint boxes with the confident ones' features, or is None on a frame the detector
+        skipped (the tracks are coasted instead)."""
         stages = self._cameras[camera_id]
         opts = self.privacy_options
         t0 = time.perf_counter()
-        tracked = stages.tracker.update(detections, features=features)
+        if found is None:
+            stages.since_detect += 1
+            tracked = stages.tracker.coast(min(stages.since_detect / self.detect_every, 1.0))
+            faint = Detections.empty()
+        else:
+            detections, faint, features = found
+            stages.since_detect = 0
+            tracked = stages.tracker.update(detections, features=features)
         t1 = time.perf_counter()
         timings = dict(shared, track=(t1 - t0) * 1000)
-        run_faces = (stages.frames + stages.face_phase) % opts.face_every == 0
+        run_faces = (stages.frames + stages.phase) % opts.face_every == 0
         stages.frames += 1
         if stages.privacy_mask is None and stages.projector is not None:
             # Computed once per epoch, from the first frame's size.

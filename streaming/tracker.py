@@ -285,6 +285,8 @@ class CameraTracker:
             embedder=None,  # features come from our embedders, batched across cameras
             bgr=True,
         )
+        #: Last detection confidence of each live track (for :meth:`coast`).
+        self._confidence: dict[int | str, float] = {}
 
     def update(
         self,
@@ -332,11 +334,50 @@ class CameraTracker:
         )
         ids = np.full(n, UNTRACKED, dtype=np.int64)
         for track in tracks:
+            if track.time_since_update == 0 and track.det_conf is not None:
+                self._confidence[track.track_id] = float(track.det_conf)
             if track.is_confirmed() and track.time_since_update == 0:
                 idx = track.get_det_supplementary()
                 if idx is not None:
                     ids[int(idx)] = int(track.track_id)
+        live = {t.track_id for t in tracks}
+        for tid in [t for t in self._confidence if t not in live]:
+            del self._confidence[tid]
         return detections.with_tracks(ids)
+
+    def coast(self, fraction: float) -> Detections:
+        """Where the tracks are ``fraction`` of a step after the last :meth:`update`.
+
+        For frames the detector skips: the box of each track the last update saw is moved
+        along its Kalman velocity without changing the tracker, so the next :meth:`update`
+        matches as if no frame had come between. Confirmed tracks keep their id; tentative
+        ones come out as :data:`~streaming.detections.UNTRACKED` (they widen the blur, they
+        are not published as tracked). A track's confidence is that of its last detection.
+
+        Args:
+            fraction: Share of one tracker step since the last update, in ``[0, 1]`` (with
+                the detector on every 2nd frame, the frame between is ``0.5``).
+
+        Raises:
+            ValueError: ``fraction`` outside ``[0, 1]``.
+        """
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"camera {self.camera_id}: fraction: expected 0..1, got {fraction}")
+        # Only the tracks the last update saw: the others are not published on a detector
+        # frame either.
+        tracks = [t for t in self._deepsort.tracker.tracks
+                  if not t.is_deleted() and t.time_since_update == 0]
+        if not tracks:
+            return Detections.empty()
+        # State: centre x, y, aspect ratio w/h, height, then their velocities per step.
+        state = np.array([t.mean[:4] + fraction * t.mean[4:8] for t in tracks], dtype=np.float64)
+        h = np.maximum(state[:, 3], 1.0)
+        w = np.maximum(state[:, 2] * h, 1.0)
+        xyxy = np.column_stack([state[:, 0] - w / 2, state[:, 1] - h / 2,
+                                state[:, 0] + w / 2, state[:, 1] + h / 2])
+        conf = [min(max(self._confidence.get(t.track_id, 0.0), 0.0), 1.0) for t in tracks]
+        ids = [int(t.track_id) if t.is_confirmed() else UNTRACKED for t in tracks]
+        return Detections(xyxy, conf, track_id=ids)
 
     @property
     def live_tracks(self) -> int:

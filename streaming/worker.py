@@ -601,7 +601,7 @@ def build_processor(config: WorkerConfig) -> FrameProcessor:
              if config.faces else None)
     embedder = HistogramEmbedder() if config.embedder == "histogram" else NoAppearance()
     return FrameProcessor(detector=detector, face_detector=faces, embedder=embedder,
-                          track_conf=config.conf,
+                          track_conf=config.conf, detect_every=config.detect_every,
                           privacy_options=PrivacyOptions(face_every=config.face_every))
 
 

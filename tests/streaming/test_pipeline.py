@@ -281,3 +281,58 @@ def test_faint_boxes_are_blurred_but_not_tracked_or_published(
     assert len(out.detections) == 0  # none is confident enough to be published
     for x1, y1, x2, y2 in head_regions(boxes, frame.shape):
         assert not np.array_equal(out.image[y1:y2, x1:x2], frame[y1:y2, x1:x2])
+
+
+class _CountingDetector:
+    """The real detector, counting the frames it is given."""
+
+    def __init__(self, inner: YoloxOnnxDetector) -> None:
+        self.inner = inner
+        self.model_version = inner.model_version
+        self.frames = 0
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        self.frames += len(frames)
+        return self.inner.detect_batch(frames)
+
+
+def test_person_detector_every_nth_frame_coasts_the_tracks_between(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    counting = _CountingDetector(detector)
+    processor = FrameProcessor(detector=counting, face_detector=None, detect_every=2,
+                               tracker_options=TrackerOptions(n_init=1))
+    processor.start_camera("a", epoch=1, projector=None)
+    processor.start_camera("b", epoch=1, projector=_projector())
+    per_batch, coasted, with_ids = [], 0, 0
+    last_ids: dict[str, set[int]] = {"a": set(), "b": set()}
+    last_count = {"a": 0, "b": 0}
+    for i in range(6):
+        before = counting.frames
+        batch = [("a", clips["cam-people"][i]), ("b", clips["cam-faces"][i])]
+        for (cam, frame), res in zip(batch, processor.process(batch), strict=True):
+            assert not res.dropped and res.image is not None
+            ids = {int(t) for t in res.detections.track_id if t >= 0}
+            if res.timings_ms["detect"] == 0.0:  # a frame the detector skipped
+                coasted += 1
+                # The people of the camera's last detector frame, moved on: same ids (none
+                # yet for tracks seen once), published with floor points, heads blurred as
+                # on any frame.
+                assert len(res.detections) == last_count[cam] and ids <= last_ids[cam]
+                with_ids += bool(ids)
+                if cam == "b":
+                    assert res.detections.on_floor.all()
+            else:
+                last_count[cam] = len(res.detections)
+                for x1, y1, x2, y2 in head_regions(res.detections, frame.shape):
+                    assert not np.array_equal(res.image[y1:y2, x1:x2], frame[y1:y2, x1:x2])
+            last_ids[cam] = ids
+        per_batch.append(counting.frames - before)
+    # Both cameras on their first frame, then they take turns: one detector frame a batch.
+    assert per_batch == [2, 1, 1, 1, 1, 1] and coasted == 5 and with_ids >= 2
+
+
+@pytest.mark.parametrize("every", [0, 6])
+def test_detect_every_must_stay_within_memory(detector: YoloxOnnxDetector, every: int) -> None:
+    with pytest.raises(ValueError, match="detect_every: expected 1..memory_frames"):
+        FrameProcessor(detector=detector, face_detector=None, detect_every=every)

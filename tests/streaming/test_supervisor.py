@@ -134,3 +134,17 @@ def test_worker_processes_serve_every_camera_once(tmp_path: Path, kafka_bootstra
         per_camera.setdefault(str(v["camera_id"]), set()).add(int(str(v["frame_index"])))
     assert {cam: len(idx) for cam, idx in per_camera.items()} == {
         f"cam-{k}": frames for k in range(3)}
+
+
+def test_vision_flags_reach_the_config_and_every_child() -> None:
+    import argparse
+
+    from streaming.cli import _SHARED_VALUE_FLAGS, _options, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["worker", "--detect-every", "2", "--face-every", "3"])
+    opts = _options(args)
+    assert opts["detect_every"] == 2 and opts["face_every"] == 3
+    shared = dict(_SHARED_VALUE_FLAGS)
+    assert shared["--detect-every"] == "detect_every" and shared["--face-every"] == "face_every"

@@ -114,3 +114,37 @@ def test_embedders_batch_across_frames(realdata: Path) -> None:
 def test_missing_embedder_weights(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="embedder weights not found"):
         MobileNetEmbedder(weights=tmp_path / "nope.pt")
+
+
+def test_coast_moves_the_last_seen_tracks_without_changing_the_tracker() -> None:
+    # The two 'people' move 8 px a step; tracked on every 2nd step, the frame between is
+    # half a tracker step on: boxes moved along the way they walk (by the Kalman velocity,
+    # which is still catching up after four updates), ids kept, and the next update matches
+    # as if nothing had come between.
+    tracker = CameraTracker(camera_id="c", epoch=1, n_init=2)
+    assert len(tracker.coast(0.5)) == 0  # nothing seen yet
+    for step in (0, 2, 4, 6):
+        frame, dets = _scene(step)
+        out = tracker.update(dets, frame=frame)
+    ids = out.track_id.tolist()
+    assert UNTRACKED not in ids
+    coasted = tracker.coast(0.5)
+    assert coasted.track_id.tolist() == ids
+    np.testing.assert_allclose(coasted.confidence, [0.9, 0.8], atol=1e-6)
+    moved = coasted.xyxy[:, 0] - out.xyxy[:, 0]
+    assert 1.0 < moved[0] <= 8.5 and -8.5 <= moved[1] < -1.0, moved  # right, left; < a step
+    np.testing.assert_allclose(coasted.xyxy[:, [1, 3]], out.xyxy[:, [1, 3]], atol=1.0)
+    np.testing.assert_allclose(coasted.xyxy[:, 2] - coasted.xyxy[:, 0], 40.0, atol=1.0)
+    np.testing.assert_array_equal(tracker.coast(0.5).xyxy, coasted.xyxy)  # no state change
+    frame, dets = _scene(8)
+    assert tracker.update(dets, frame=frame).track_id.tolist() == ids
+    with pytest.raises(ValueError, match="fraction: expected 0..1"):
+        tracker.coast(1.5)
+
+
+def test_coast_gives_tentative_tracks_without_an_id() -> None:
+    tracker = CameraTracker(camera_id="c", epoch=1, n_init=3)
+    frame, dets = _scene(0)
+    tracker.update(dets, frame=frame)
+    coasted = tracker.coast(0.5)
+    assert len(coasted) == 2 and coasted.track_id.tolist() == [UNTRACKED, UNTRACKED]
