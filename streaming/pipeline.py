@@ -244,6 +244,7 @@ class FrameProcessor:
                 max_cosine_distance=opts.max_cosine_distance,
                 max_iou_distance=opts.max_iou_distance,
                 nn_budget=opts.nn_budget,
+                step_frames=every,
             ),
             memory=BlurMemory(
                 ttl_frames=self.privacy_options.memory_frames,

@@ -233,6 +233,37 @@ class MobileNetEmbedder:
         return out
 
 
+def _strided_kalman(step: int) -> Any:
+    """DeepSORT's Kalman filter for updates ``step`` frames apart.
+
+    Its noise weights are per frame: the motion noise of a prediction (position and velocity,
+    velocities being per step) and the first velocity guess of a new track are scaled by
+    ``step``; the measurement noise of a box is not.
+    """
+    from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter
+
+    class StridedKalmanFilter(KalmanFilter):  # type: ignore[misc]
+        def _scaled(self, position: float, velocity: float, fn: Any, *args: Any) -> Any:
+            saved: tuple[float, float] = (self._std_weight_position,  # type: ignore[has-type]
+                                          self._std_weight_velocity)  # type: ignore[has-type]
+            self._std_weight_position, self._std_weight_velocity = position, velocity
+            try:
+                return fn(*args)
+            finally:
+                self._std_weight_position, self._std_weight_velocity = saved
+
+        def initiate(self, measurement: Any) -> Any:
+            return self._scaled(self._std_weight_position, self._std_weight_velocity * step,
+                                super().initiate, measurement)
+
+        def predict(self, mean: Any, covariance: Any) -> Any:
+            return self._scaled(self._std_weight_position * step,
+                                self._std_weight_velocity * step,
+                                super().predict, mean, covariance)
+
+    return StridedKalmanFilter()
+
+
 class CameraTracker:
     """DeepSORT for one camera in one stream epoch.
 
@@ -253,6 +284,7 @@ class CameraTracker:
         max_cosine_distance: float | None = None,
         max_iou_distance: float = 0.7,
         nn_budget: int = 30,
+        step_frames: int = 1,
     ) -> None:
         """Create the tracker.
 
@@ -266,6 +298,9 @@ class CameraTracker:
                 the embedder's own :attr:`Embedder.max_cosine_distance`.
             max_iou_distance: IoU gate of the second (IoU) matching stage.
             nn_budget: Features remembered per track.
+            step_frames: Frames between two updates (the pipeline's ``detect_every``): the
+                motion model's uncertainty per step grows with it, so a person who walks
+                twice as far between updates is still gated in.
         """
         from deep_sort_realtime.deepsort_tracker import DeepSort
 
@@ -285,6 +320,10 @@ class CameraTracker:
             embedder=None,  # features come from our embedders, batched across cameras
             bgr=True,
         )
+        if step_frames < 1:
+            raise ValueError(f"camera {camera_id}: step_frames: expected >= 1, got {step_frames}")
+        if step_frames > 1:
+            self._deepsort.tracker.kf = _strided_kalman(step_frames)
         #: Last detection confidence of each live track (for :meth:`coast`).
         self._confidence: dict[int | str, float] = {}
 

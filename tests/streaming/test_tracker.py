@@ -148,3 +148,27 @@ def test_coast_gives_tentative_tracks_without_an_id() -> None:
     tracker.update(dets, frame=frame)
     coasted = tracker.coast(0.5)
     assert len(coasted) == 2 and coasted.track_id.tolist() == [UNTRACKED, UNTRACKED]
+
+
+def test_updates_frames_apart_widen_the_motion_model_not_the_measurement() -> None:
+    # With the detector on every 2nd frame a person walks twice as far between updates:
+    # the motion noise of a step doubles (std), what a box measurement is trusted does not.
+    def kf(step: int) -> object:
+        tracker = CameraTracker(camera_id="c", epoch=1, step_frames=step)
+        return tracker._deepsort.tracker.kf
+
+    box = np.array([100.0, 100.0, 0.4, 150.0])
+    one, two = kf(1), kf(2)
+    m1, c1 = one.initiate(box)  # type: ignore[attr-defined]
+    m2, c2 = two.initiate(box)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(np.diag(c2)[:4], np.diag(c1)[:4])
+    moving = [4, 5, 7]  # velocities of x, y and height (the aspect ratio's is a constant)
+    np.testing.assert_allclose(np.sqrt(np.diag(c2)[moving]), 2 * np.sqrt(np.diag(c1)[moving]))
+    # The noise a prediction adds (from a certain state): x, y, height and their velocities.
+    q1 = np.diag(one.predict(m1, np.zeros((8, 8)))[1])  # type: ignore[attr-defined]
+    q2 = np.diag(two.predict(m1, np.zeros((8, 8)))[1])  # type: ignore[attr-defined]
+    scaled = [0, 1, 3, 4, 5, 7]
+    np.testing.assert_allclose(q2[scaled], 4 * q1[scaled])
+    np.testing.assert_allclose(two.project(m1, c1)[1], one.project(m1, c1)[1])  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="step_frames"):
+        CameraTracker(camera_id="c", epoch=1, step_frames=0)
