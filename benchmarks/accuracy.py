@@ -9,7 +9,9 @@ train the simulated-store model, seeds 7, 11, 21, 22, 31, 32 and 33 tuned the bl
 41-43 (held out until a leak on 43 decided against cropping the face detector's input) and
 61-66 (leaks inspected to set the face score threshold and the blur memory) are tuning seeds
 too. 51-53 were held out when two faces leaked there; their frames were not inspected, but
-the fixes were looked for because of them, so the default seeds are now 71, 72 and 73.
+the fixes were looked for because of them. 71-73 and then 91-93 were held out in turn and
+retired once their leaks were looked at (seed 93's one flagged face turned out to be a seam
+between two blur regions); the default seeds are now 111, 112 and 113.
 
 Real footage: ``../shared/realdata/mot17-mini`` (the first 4–8 frames of seven MOT17
 sequences, official ground truth) through the YOLOX-Nano detector the worker uses. AP50 uses
@@ -20,7 +22,7 @@ MOT17-11) are pooled separately and only reported — nothing is chosen by looki
 
 Usage::
 
-    python -m benchmarks.accuracy [--seeds 91 92 93] [--seconds 30] [--sim-model PATH]
+    python -m benchmarks.accuracy [--seeds 111 112 113] [--seconds 30] [--sim-model PATH]
         [--work DIR] [--out benchmarks/results/accuracy.json]
 
 Prints a markdown table for the README and writes the figures as JSON.
@@ -60,7 +62,7 @@ TRAINING_SEEDS = frozenset(range(101, 106))
 #: changed until none leaked) or chosen with (81-83: every frame vs every 2nd frame for the
 #: face detector): reported figures come from other seeds.
 TUNING_SEEDS = frozenset({7, 11, 21, 22, 31, 32, 33, 41, 42, 43, 51, 52, 53, 61, 62, 63, 64,
-                          65, 66, 71, 72, 73, 81, 82, 83})
+                          65, 66, 71, 72, 73, 81, 82, 83, 91, 92, 93})
 SIM_MODEL = REPO_ROOT / "models" / "person-sim" / "model.onnx"
 WORKER_CONF = 0.3
 
@@ -131,7 +133,7 @@ def face_height_summary(per_seed: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def run_sim(model: Path, *, imgsz: int, seeds: list[int], cameras: int, seconds: float,
             work: Path, threads: int, face_every: int = 1,
-            face_max_side: int = 640, detect_every: int = 1) -> dict[str, Any]:
+            face_max_side: int = 640, detect_every: int = 2) -> dict[str, Any]:
     processor = build_processor(WorkerConfig(model=str(model), imgsz=imgsz, conf=WORKER_CONF,
                                              threads=threads, face_every=face_every,
                                              face_max_side=face_max_side,
@@ -227,14 +229,14 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, nargs="+", default=[91, 92, 93])
+    p.add_argument("--seeds", type=int, nargs="+", default=[111, 112, 113])
     p.add_argument("--cameras", type=int, default=3)
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--yolox", type=Path, default=Path(DEFAULT_MODEL))
     p.add_argument("--sim-model", type=Path, default=SIM_MODEL)
     p.add_argument("--sim-imgsz", type=int, default=320)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--detect-every", type=int, default=1,
+    p.add_argument("--detect-every", type=int, default=2,
                    help="person detector on every n-th frame (the worker's --detect-every)")
     p.add_argument("--face-every", type=int, default=1,
                    help="face detector on every n-th frame (the worker's --face-every)")

@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: one per core, as `storeheat worker --processes`)")
     parser.add_argument("--face-every", type=int, default=1,
                         help="face detector on every n-th frame of a camera")
-    parser.add_argument("--detect-every", type=int, default=1,
+    parser.add_argument("--detect-every", type=int, default=2,
                         help="person detector on every n-th frame of a camera")
     parser.add_argument("--face-max-side", type=int, default=640,
                         help="long side frames are scaled to for the face detector")

@@ -101,7 +101,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--face-every", type=int, help="run the face detector on every n-th frame "
                    "of a camera (1-5; default 1)")
     p.add_argument("--detect-every", type=int, help="run the person detector on every n-th "
-                   "frame of a camera, coasting the tracks between (1-5; default 1)")
+                   "frame of a camera, coasting the tracks between (1-5; default 2)")
     p.add_argument("--face-max-side", type=int, help="long side frames are scaled to for the "
                    "face detector (default 640)")
     p.add_argument("--no-faces", action="store_true", help="skip the face detector (head "
