@@ -1,17 +1,19 @@
 """The per-frame vision pipeline of the worker: detect → track → blur → project.
 
 :class:`FrameProcessor` takes one frame from each of several cameras, runs the detector and
-the appearance embedder once over the whole batch (one forward pass where the model allows),
-then per camera: DeepSORT, the privacy blur, floor projection. Models are built by the caller
-and passed in; per-camera state (tracker, blur memory, projector) lives in
-:class:`CameraStages`, created by :meth:`FrameProcessor.start_camera` for each stream epoch.
+the appearance embedder once over the batch's frames that are due for detection (one
+forward pass where the model allows; with ``detect_every`` > 1 the other frames' tracks are
+coasted instead), then per camera: DeepSORT, the privacy blur, floor projection. Models are
+built by the caller and passed in; per-camera state (tracker, blur memory, projector) lives
+in :class:`CameraStages`, created by :meth:`FrameProcessor.start_camera` for each stream
+epoch.
 
 Tracking runs before the blur so the blur memory can follow tracks (a face seen in track 7's
 box stays blurred where track 7 goes). The tracker and embedder see raw pixels, in memory
 only; what leaves is the blurred image, the detections and the timings.
 
-Failure is closed: if the detector fails, every frame of the batch is dropped; if the blur of
-one frame fails, that frame is dropped. A dropped :class:`ProcessedFrame` has no image.
+Failure is closed: if the detector fails, every frame it was given is dropped; if the blur
+of one frame fails, that frame is dropped. A dropped :class:`ProcessedFrame` has no image.
 """
 
 from __future__ import annotations
@@ -136,8 +138,9 @@ class ProcessedFrame:
         epoch: The stream epoch the track ids belong to.
         image: The blurred frame, or None when the frame was dropped.
         detections: Persons with track ids, floor points and zones (empty when dropped).
-        timings_ms: Per stage: ``detect`` and ``embed`` (this frame's share of the batch),
-            ``track``, ``privacy``, ``project``, and ``total`` (batch stages shared + own).
+        timings_ms: Per stage: ``detect`` and ``embed`` (this frame's share of the batch;
+            absent on a frame the detector skipped), ``track``, ``privacy``, ``project``, and
+            ``total`` (batch stages shared + own).
         dropped: True when the frame must not be published (fail closed).
         drop_reason: Why (``detector_failed``, ``face_detector_failed``, ``blur_failed``...).
         model_version: The detector's version, for the event.
@@ -337,7 +340,7 @@ class FrameProcessor:
         found = iter(zip(strong, weak, features, strict=True))
         for (cam, frame), d in zip(batch, detect, strict=True):
             if not d:
-                yield self._per_camera(cam, frame, None, shared={"detect": 0.0, "embed": 0.0})
+                yield self._per_camera(cam, frame, None, shared={})
             elif failed:
                 yield self._dropped(cam, frame, "detector_failed", {})
             else:
