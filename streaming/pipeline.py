@@ -124,9 +124,10 @@ class CameraStages:
     #: Frames since the person detector last ran on this camera.
     since_detect: int = 0
 
-    def detects_next(self, every: int) -> bool:
-        """Whether the person detector runs on this camera's next frame (always on the first)."""
-        return self.frames == 0 or (self.frames + self.phase) % every == 0
+    def detects_next(self, every: int, *, offset: int = 0) -> bool:
+        """Whether the person detector runs on this camera's next frame (always on the first;
+        ``offset`` shifts its turn against the face detector's)."""
+        return self.frames == 0 or (self.frames + self.phase + offset) % every == 0
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,11 @@ class FrameProcessor:
     def _run(self, batch: Sequence[tuple[str, Frame]]) -> Iterator[ProcessedFrame]:
         if not batch:
             return
-        detect = [self._cameras[cam].detects_next(self.detect_every) for cam, _ in batch]
+        # With the face detector on every n-th frame too, the person detector takes the frames
+        # between: then every frame has a fresh source of blur regions.
+        offset = 1 if self.privacy_options.face_every > 1 else 0
+        detect = [self._cameras[cam].detects_next(self.detect_every, offset=offset)
+                  for cam, _ in batch]
         picked = [item for item, d in zip(batch, detect, strict=True) if d]
         frames = [frame for _, frame in picked]
         n = max(len(frames), 1)

@@ -352,3 +352,22 @@ def test_detector_failure_drops_only_the_frames_it_was_given(
     a, b = processor.process([("a", clips["cam-people"][1]), ("b", clips["cam-faces"][1])])
     assert not a.dropped and a.image is not None  # a coasts on its 2nd frame
     assert b.dropped and b.drop_reason == "detector_failed" and b.image is None
+
+
+def test_face_and_person_detectors_on_alternate_frames_take_turns(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    # Both every 2nd frame: after the first frame (both run), each frame gets one of them, so
+    # no frame goes without a fresh source of blur regions.
+    faces = _CountingFaces()
+    counting = _CountingDetector(detector)
+    processor = FrameProcessor(detector=counting, face_detector=faces, detect_every=2,
+                               privacy_options=PrivacyOptions(face_every=2))
+    processor.start_camera("a", epoch=1, projector=None)
+    ran = []
+    for i in range(5):
+        f0, d0 = faces.calls, counting.frames
+        [res] = processor.process([("a", clips["cam-faces"][i])])
+        assert not res.dropped
+        ran.append((faces.calls - f0, counting.frames - d0))
+    assert ran == [(1, 1), (0, 1), (1, 0), (0, 1), (1, 0)]
