@@ -124,10 +124,10 @@ class CameraStages:
     #: Frames since the person detector last ran on this camera.
     since_detect: int = 0
 
-    def detects_next(self, every: int, *, offset: int = 0) -> bool:
-        """Whether the person detector runs on this camera's next frame (always on the first;
-        ``offset`` shifts its turn against the face detector's)."""
-        return self.frames == 0 or (self.frames + self.phase + offset) % every == 0
+    def takes_turn(self, every: int, *, offset: int = 0) -> bool:
+        """Whether this camera's next frame is its turn for a stage run on every ``every``-th
+        frame (``offset`` shifts one such stage's turns against another's)."""
+        return (self.frames + self.phase + offset) % every == 0
 
 
 @dataclass(frozen=True)
@@ -322,8 +322,8 @@ class FrameProcessor:
         # With the face detector on every n-th frame too, the person detector takes the frames
         # between: then every frame has a fresh source of blur regions.
         offset = 1 if self.privacy_options.face_every > 1 else 0
-        detect = [self._cameras[cam].detects_next(self.detect_every, offset=offset)
-                  for cam, _ in batch]
+        detect = [stages.frames == 0 or stages.takes_turn(self.detect_every, offset=offset)
+                  for stages in (self._cameras[cam] for cam, _ in batch)]
         picked = [item for item, d in zip(batch, detect, strict=True) if d]
         frames = [frame for _, frame in picked]
         n = max(len(frames), 1)
@@ -376,7 +376,7 @@ class FrameProcessor:
             tracked = stages.tracker.update(detections, features=features)
         t1 = time.perf_counter()
         timings = dict(shared, track=(t1 - t0) * 1000)
-        run_faces = (stages.frames + stages.phase) % opts.face_every == 0
+        run_faces = stages.takes_turn(opts.face_every)
         stages.frames += 1
         if stages.privacy_mask is None and stages.projector is not None:
             # Computed once per epoch, from the first frame's size.
