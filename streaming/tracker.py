@@ -324,8 +324,6 @@ class CameraTracker:
             raise ValueError(f"camera {camera_id}: step_frames: expected >= 1, got {step_frames}")
         if step_frames > 1:
             self._deepsort.tracker.kf = _strided_kalman(step_frames)
-        #: Last detection confidence of each live track (for :meth:`coast`).
-        self._confidence: dict[int | str, float] = {}
 
     def update(
         self,
@@ -373,15 +371,10 @@ class CameraTracker:
         )
         ids = np.full(n, UNTRACKED, dtype=np.int64)
         for track in tracks:
-            if track.time_since_update == 0 and track.det_conf is not None:
-                self._confidence[track.track_id] = float(track.det_conf)
             if track.is_confirmed() and track.time_since_update == 0:
                 idx = track.get_det_supplementary()
                 if idx is not None:
                     ids[int(idx)] = int(track.track_id)
-        live = {t.track_id for t in tracks}
-        for tid in [t for t in self._confidence if t not in live]:
-            del self._confidence[tid]
         return detections.with_tracks(ids)
 
     def coast(self, fraction: float) -> Detections:
@@ -414,7 +407,9 @@ class CameraTracker:
         w = np.maximum(state[:, 2] * h, 1.0)
         xyxy = np.column_stack([state[:, 0] - w / 2, state[:, 1] - h / 2,
                                 state[:, 0] + w / 2, state[:, 1] + h / 2])
-        conf = [min(max(self._confidence.get(t.track_id, 0.0), 0.0), 1.0) for t in tracks]
+        # DeepSORT keeps a track's detection score until its next prediction, i.e. until the
+        # next update: every track seen by the last update still has it.
+        conf = [min(max(float(t.det_conf or 0.0), 0.0), 1.0) for t in tracks]
         ids = [int(t.track_id) if t.is_confirmed() else UNTRACKED for t in tracks]
         return Detections(xyxy, conf, track_id=ids)
 
