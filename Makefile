@@ -14,9 +14,16 @@ UV := $(BOOT)/bin/uv
 VENV := $(STATE)/venv
 PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
-UV_FLAGS := --excludes requirements/excludes.txt --overrides requirements/overrides.txt
+# PyPI serves only source archives for a few locked packages (pyspark's is 450 MB). uv built
+# them again whenever it could not revalidate its cached download, and each build kept another
+# 1.4 GB in its cache: a few dozen fresh clones filled the disk. They are built once per
+# machine into a wheelhouse shared between clones, and uv installs them from there.
+WHEELHOUSE ?= $(HOME)/.cache/storeheat/wheels
+SDIST_ONLY := antlr4-python3-runtime pyspark pyspark-client
+UV_FLAGS := --excludes requirements/excludes.txt --overrides requirements/overrides.txt \
+    --find-links $(WHEELHOUSE)
 
-.PHONY: demo test lint typecheck venv jars lock model bench services-down clean-state
+.PHONY: demo test lint typecheck venv wheelhouse jars lock model bench services-down clean-state
 
 demo: venv jars
 	$(PY) -m storeheat.cli demo
@@ -37,7 +44,21 @@ $(UV):
 	$(PYTHON) -m venv $(BOOT)
 	$(BOOT)/bin/pip install -q --disable-pip-version-check uv==0.13.8
 
-$(VENV)/.stamp: $(LOCK) pyproject.toml requirements/excludes.txt requirements/overrides.txt | $(UV)
+# Each wheel is built in a private directory and renamed into place, so clones setting up at
+# the same time never see a half-written wheel.
+wheelhouse: | $(UV)
+	@mkdir -p $(WHEELHOUSE); \
+	for name in $(SDIST_ONLY); do \
+	  spec=$$(grep -m1 -E "^$$name==" $(LOCK)) || continue; \
+	  ls $(WHEELHOUSE)/$$(echo $$name | tr - _)-$${spec#*==}-*.whl >/dev/null 2>&1 && continue; \
+	  echo "==> building $$spec into $(WHEELHOUSE) (once per machine)"; \
+	  tmp=$$(mktemp -d -p $(WHEELHOUSE)); \
+	  if $(BOOT)/bin/pip wheel -q --disable-pip-version-check --no-deps --no-cache-dir \
+	       -w $$tmp "$$spec"; then mv $$tmp/*.whl $(WHEELHOUSE)/; rm -rf $$tmp; \
+	  else rm -rf $$tmp; exit 1; fi; \
+	done
+
+$(VENV)/.stamp: $(LOCK) pyproject.toml requirements/excludes.txt requirements/overrides.txt | $(UV) wheelhouse
 	@echo "==> python environment $(VENV) (first run downloads ~3.5 GB of wheels, torch included)"
 	@start=$$(date +%s); \
 	test -x $(PY) || $(UV) venv -q --python $(PYTHON) $(VENV); \
@@ -67,7 +88,7 @@ bench: venv jars
 	$(PY) -m benchmarks.kafka_startup
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
-lock: | $(UV)
+lock: | $(UV) wheelhouse
 	$(UV) pip compile pyproject.toml --extra dev $(UV_FLAGS) --python-version 3.11 \
 	    --python-platform x86_64-manylinux_2_28 --quiet -o $(LOCK)
 
