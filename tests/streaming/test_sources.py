@@ -195,6 +195,41 @@ def test_http_camera_is_read_at_the_camera_fps(mjpeg_camera: MjpegCamera) -> Non
     assert [f.index for f in frames if f is not None] == [0, 1, 2, 3]
 
 
+class CountingCapture:
+    """Stands in for OpenCV's capture in a unit test of the decimation: 25 frames a second."""
+
+    def __init__(self) -> None:
+        self.grabbed = self.retrieved = 0
+
+    def grab(self) -> bool:
+        time.sleep(0.04)
+        self.grabbed += 1
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        self.retrieved += 1
+        return True, np.full((8, 8, 3), self.grabbed % 250, np.uint8)
+
+    def isOpened(self) -> bool:  # noqa: N802
+        return True
+
+    def release(self) -> None:
+        return
+
+
+def test_stream_converts_only_the_frames_it_emits() -> None:
+    """Every frame of a 25 fps stream is decoded (grab), so the buffer never goes stale, but
+    only the 5 a second that are emitted are converted to BGR (retrieve)."""
+    src = StreamSource("cam-d", "rtsp://127.0.0.1/x", fps=5.0)
+    cap = CountingCapture()
+    src._cap = cap
+    src._start_epoch()
+    frames = [src.read() for _ in range(5)]
+    assert [f.index for f in frames if f is not None] == [0, 1, 2, 3, 4]
+    assert cap.retrieved == 5
+    assert cap.grabbed >= 4 * 5  # ~5 grabbed for each one emitted
+
+
 def test_stalled_stream_is_reported_and_reopened(mjpeg_camera: MjpegCamera) -> None:
     src = StreamSource("cam-s", mjpeg_camera.url, fps=5.0, read_timeout_s=1.0)
     frames: list[Frame] = []
