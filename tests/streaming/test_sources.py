@@ -227,7 +227,8 @@ def test_stream_converts_only_the_frames_it_emits() -> None:
     frames = [src.read() for _ in range(5)]
     assert [f.index for f in frames if f is not None] == [0, 1, 2, 3, 4]
     assert cap.retrieved == 5
-    assert cap.grabbed >= 4 * 5  # ~5 grabbed for each one emitted
+    # ~5 grabbed for each one emitted; 2 leaves room for a loaded machine's slow sleeps
+    assert cap.grabbed >= 2 * 5
 
 
 def test_stalled_stream_is_reported_and_reopened(mjpeg_camera: MjpegCamera) -> None:
