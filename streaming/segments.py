@@ -107,7 +107,7 @@ class _Open:
 class SegmentWriter:
     """Writes one camera's blurred frames into fixed-length mp4 segments in the hot tier.
 
-    Not thread-safe: the worker's processing loop owns it.
+    Not thread-safe: the worker's video thread owns it.
 
     Attributes:
         store_id: Store of the camera.

@@ -10,8 +10,10 @@ One :class:`Worker` serves several cameras of one store:
 * the **processing loop** takes the waiting frames of all cameras as one batch, runs the
   :class:`~streaming.pipeline.FrameProcessor` (one detector pass for the batch), publishes one
   ``FrameDetections`` event per processed frame and camera as soon as that frame is blurred
-  (oldest frame first), then hands the batch's blurred images to each camera's
-  :class:`~streaming.segments.SegmentWriter`; finished segments are announced.
+  (oldest frame first), then hands the batch's blurred images to the video thread;
+* the **video thread** encodes them into each camera's :class:`~streaming.segments.SegmentWriter`
+  off the processing loop (encoding is ≈ 2 ms a frame that no event has to wait for), and
+  the processing loop announces the segments it finished.
 
 Failures stay local: a camera whose source fails is reported (metric, log, ``/healthz``) and
 retried while the others continue; a frame whose blur failed is dropped and counted; a full
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -263,6 +266,13 @@ class Worker:
         self._segments_done = 0
         self._server: MetricsServer | None = None
         self._started = time.monotonic()
+        # Blurred frames waiting for the video thread (bounded: when encoding cannot keep up,
+        # the processing loop waits and the readers skip frames rather than memory grow),
+        # and the segments it finished, for the processing loop to announce.
+        self._video: queue.Queue[tuple[CameraState, ProcessedFrame, datetime] | None] = (
+            queue.Queue(maxsize=max(8, 2 * len(self.cameras))))
+        self._video_thread: threading.Thread | None = None
+        self._finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     # -- control --------------------------------------------------------------------------
 
@@ -426,14 +436,35 @@ class Worker:
                 published.append((frame, res))
         for name, seconds in stage_sums.items():
             self.metrics.stage_seconds.labels(stage=name).observe(seconds)
-        # Video after the whole batch is published: encoding a frame does not hold back the
-        # events of the frames behind it.
-        if self.config.segments:
+        # Video after the whole batch is published, on the video thread: encoding a frame
+        # holds back neither the events of the frames behind it nor the next batch.
+        if self._video_thread is not None:
             for frame, res in published:
-                t0 = time.perf_counter()
-                self._write_segment(self.cameras[frame.camera_id], res, frame.capture_time)
-                self.metrics.stage_seconds.labels(stage="segment").observe(
-                    time.perf_counter() - t0)
+                self._video.put((self.cameras[frame.camera_id], res, frame.capture_time))
+        self._announce_finished()
+
+    def _run_video(self) -> None:
+        """The video thread: encode queued frames until the None that ends the run."""
+        while (item := self._video.get()) is not None:
+            st, res, capture = item
+            t0 = time.perf_counter()
+            try:
+                self._write_segment(st, res, capture)
+            except Exception:  # a bug here must not stop the video of every camera
+                log.exception("video segment failed unexpectedly",
+                              extra={"camera": st.camera.id})
+                self.metrics.storage_errors.labels(kind="write").inc()
+            self.metrics.stage_seconds.labels(stage="segment").observe(
+                time.perf_counter() - t0)
+
+    def _announce_finished(self) -> None:
+        """Announce the segments the video thread finished (from the processing loop)."""
+        while True:
+            try:
+                done = self._finished.get_nowait()
+            except queue.Empty:
+                return
+            self._announce(done)
 
     def _emit(self, frame: Frame, res: ProcessedFrame) -> bool:
         """Publish a frame's event (or count its drop); True when it was published."""
@@ -479,7 +510,7 @@ class Worker:
             self._segment_failed(st, exc)
             return
         if done is not None:
-            self._announce(done)
+            self._finished.put(done)
 
     def _segment_failed(self, st: CameraState, exc: SegmentError) -> None:
         kind = ("incomplete" if "not written completely" in exc.reason
@@ -520,6 +551,10 @@ class Worker:
                                                 "health": self._server.url + "/healthz"})
         self._running = True
         self._started = time.monotonic()
+        if cfg.segments:
+            self._video_thread = threading.Thread(target=self._run_video, name="video",
+                                                  daemon=True)
+            self._video_thread.start()
         self._start_readers()
         log.info("worker started", extra={"store": self.store.store_id,
                                           "cameras": list(self.cameras),
@@ -547,7 +582,17 @@ class Worker:
         for st in self.cameras.values():
             if st.thread is not None:
                 st.thread.join(timeout=5.0)
-            if st.segments is not None:
+        video_done = True
+        if self._video_thread is not None:
+            self._video.put(None)  # after the frames already queued: they are encoded first
+            self._video_thread.join(timeout=self.config.stop_timeout_s)
+            video_done = not self._video_thread.is_alive()
+            if not video_done:
+                log.error("video thread did not finish in time; open segments are left "
+                          "unannounced", extra={"timeout_s": self.config.stop_timeout_s})
+        self._announce_finished()
+        for st in self.cameras.values():
+            if st.segments is not None and video_done:
                 try:
                     done = st.segments.finish()
                 except SegmentError as exc:
