@@ -425,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="face detector on every n-th frame of a camera")
     parser.add_argument("--detect-every", type=int, default=2,
                         help="person detector on every n-th frame of a camera")
+    parser.add_argument("--frame-threads", type=int, default=2,
+                        help="threads per worker process that track and blur a batch's frames")
     parser.add_argument("--face-max-side", type=int, default=640,
                         help="long side frames are scaled to for the face detector")
     parser.add_argument("--phases", choices=("lockstep", "staggered"), default="lockstep",
@@ -468,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
             path, imgsz, fmt = models[model_key]()
             config = {"model": path, "imgsz": imgsz, "face_model": str(YUNET),
                       "threads": args.threads, "face_every": args.face_every,
-                      "face_max_side": args.face_max_side, "detect_every": args.detect_every}
+                      "face_max_side": args.face_max_side, "detect_every": args.detect_every,
+                      "frame_threads": args.frame_threads}
             processor = build_processor(WorkerConfig(**config))
             warm_up(processor, Path(str(inputs["sim"]() if "sim" in args.inputs else REAL_CLIP)))
             for input_key in args.inputs.split(","):
@@ -491,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "face_every": args.face_every,
                                 "face_max_side": args.face_max_side,
                                 "detect_every": args.detect_every,
+                                "frame_threads": args.frame_threads,
                                 "input": input_key, "clip": str(clip),
                                 "throughput": asdict(thr), "capacity": cap,
                                 "cpu_bound_cameras": cpu_bound,
@@ -506,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load average at start {machine['load_avg_start'][0]:.1f}; capacity runs with "
           f"{args.processes} worker process(es), cameras in {args.phases}, faces every "
           f"{args.face_every} frame(s) at {args.face_max_side} px, persons every "
-          f"{args.detect_every} frame(s)")
+          f"{args.detect_every} frame(s), {args.frame_threads} frame thread(s) per process")
     print("| model | format | imgsz | input | fps (4 cams, offline) | frames/CPU-s | "
           + " | ".join(f"{s} ms" for s in STAGES)
           + " | capacity @5 fps (measured) | CPU-bound cameras | p50 / p99 ms (1 camera) |")

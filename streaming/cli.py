@@ -102,6 +102,8 @@ def register(subparsers: Any) -> None:
                    "of a camera (1-5; default 1)")
     p.add_argument("--detect-every", type=int, help="run the person detector on every n-th "
                    "frame of a camera, coasting the tracks between (1-5; default 2)")
+    p.add_argument("--frame-threads", type=int, help="threads that track and blur a batch's "
+                   "frames, one camera each (default 2)")
     p.add_argument("--face-max-side", type=int, help="long side frames are scaled to for the "
                    "face detector (default 640)")
     p.add_argument("--no-faces", action="store_true", help="skip the face detector (head "
@@ -132,7 +134,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     for flag, key in (("model", "model"), ("imgsz", "imgsz"), ("threads", "threads"),
                       ("face_every", "face_every"), ("face_max_side", "face_max_side"),
-                      ("detect_every", "detect_every"),
+                      ("detect_every", "detect_every"), ("frame_threads", "frame_threads"),
                       ("journal_dir", "journal_dir"), ("metrics_host", "metrics_host"),
                       ("duration", "duration_s"), ("worker_id", "worker_id")):
         value = getattr(args, flag, None)
@@ -193,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 _SHARED_VALUE_FLAGS = (
     ("--model", "model"), ("--imgsz", "imgsz"), ("--threads", "threads"),
     ("--face-every", "face_every"), ("--face-max-side", "face_max_side"),
-    ("--detect-every", "detect_every"),
+    ("--detect-every", "detect_every"), ("--frame-threads", "frame_threads"),
     ("--bootstrap", "bootstrap"), ("--hot-video", "hot_video"),
     ("--journal-max-mb", "journal_max_mb"), ("--metrics-host", "metrics_host"),
     ("--duration", "duration"), ("--log-format", "log_format"),

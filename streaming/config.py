@@ -60,6 +60,11 @@ class WorkerConfig(BaseModel):
     embedder: Literal["histogram", "none"] = Field(
         default="histogram", description="Tracker appearance features (cheap HSV histograms, or "
         "none: motion only).")
+    frame_threads: int = Field(default=2, ge=1, le=16,
+                               description="Threads that track, blur and project a batch's "
+                               "frames (one camera's frame each). 2: a process with a backlog "
+                               "also uses a core the machine's other worker process leaves idle "
+                               "(the face detector releases the GIL); 1: one thread.")
     max_batch: int = Field(default=16, ge=1, le=256,
                            description="Most frames (one per camera) detected together.")
     batch_wait_ms: float = Field(default=15.0, ge=0, le=1000,

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -192,7 +194,9 @@ class FrameProcessor:
     privacy_options: PrivacyOptions = field(default_factory=PrivacyOptions)
     track_conf: float = 0.0
     detect_every: int = 1
+    frame_threads: int = 1
     _cameras: dict[str, CameraStages] = field(default_factory=dict, init=False, repr=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Between detector frames the blur memory keeps the last head regions in place; it
@@ -202,6 +206,16 @@ class FrameProcessor:
                 f"detect_every: expected 1..memory_frames ({self.privacy_options.memory_frames}), "
                 f"got {self.detect_every}"
             )
+        if not 1 <= self.frame_threads <= 16:
+            raise ValueError(f"frame_threads: expected 1..16, got {self.frame_threads}")
+        if self.frame_threads > 1:
+            self._pool = ThreadPoolExecutor(self.frame_threads, thread_name_prefix="frame")
+
+    def close(self) -> None:
+        """Stop the frame threads (idle ones; safe to call twice)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def start_camera(
         self,
@@ -343,14 +357,21 @@ class FrameProcessor:
         t2 = time.perf_counter()
         shared = {"detect": (t1 - t0) * 1000 / n, "embed": (t2 - t1) * 1000 / n}
         found = iter(zip(strong, weak, features, strict=True))
+        jobs: list[Callable[[], ProcessedFrame]] = []
         for (cam, frame), d in zip(batch, detect, strict=True):
             if not d:
-                yield self._per_camera(cam, frame, None, shared={})
+                jobs.append(partial(self._per_camera, cam, frame, None, shared={}))
             elif failed:
-                yield self._dropped(cam, frame, "detector_failed", {})
+                jobs.append(partial(self._dropped, cam, frame, "detector_failed", {}))
             else:
-                dets, faint, feats = next(found)
-                yield self._per_camera(cam, frame, (dets, faint, feats), shared=shared)
+                jobs.append(partial(self._per_camera, cam, frame, next(found), shared=shared))
+        if self._pool is None or len(jobs) == 1:
+            for job in jobs:
+                yield job()
+            return
+        # Every camera's frame at once, handed out in batch order as each is ready.
+        for future in [self._pool.submit(job) for job in jobs]:
+            yield future.result()
 
     def _per_camera(
         self,

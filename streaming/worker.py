@@ -647,6 +647,7 @@ def build_processor(config: WorkerConfig) -> FrameProcessor:
     embedder = HistogramEmbedder() if config.embedder == "histogram" else NoAppearance()
     return FrameProcessor(detector=detector, face_detector=faces, embedder=embedder,
                           track_conf=config.conf, detect_every=config.detect_every,
+                          frame_threads=config.frame_threads,
                           privacy_options=PrivacyOptions(face_every=config.face_every))
 
 

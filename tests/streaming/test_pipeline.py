@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -216,6 +217,63 @@ def test_results_come_one_camera_at_a_time(
     assert next(results, None) is None
     with pytest.raises(KeyError, match="not started"):
         processor.process_each([("c", clips["cam-faces"][0])])
+
+
+class _ThreadNoting:
+    """A real face detector that notes the threads it was called from."""
+
+    def __init__(self, inner: FaceDetector) -> None:
+        self.inner = inner
+        self.model_version = inner.model_version
+        self.threads: set[str] = set()
+
+    def detect(self, frame: np.ndarray) -> Faces:
+        self.threads.add(threading.current_thread().name)
+        return self.inner.detect(frame)
+
+
+def test_frame_threads_give_the_same_results_as_one_thread(
+    detector: YoloxOnnxDetector, clips: dict[str, list[np.ndarray]]
+) -> None:
+    # Each camera's frame of a batch on its own thread: the same tracks, blur and floor
+    # points as on one thread, handed out in batch order.
+    faces = _ThreadNoting(FaceDetector(YUNET))
+    runs = []
+    for threads in (1, 2):
+        processor = FrameProcessor(detector=detector, face_detector=faces, detect_every=2,
+                                   tracker_options=TrackerOptions(n_init=1),
+                                   frame_threads=threads)
+        cams = ["a", "b", "c"]
+        for cam in cams:
+            processor.start_camera(cam, epoch=1, projector=_projector())
+        out = []
+        for i in range(8):
+            batch = [(cam, clips["cam-faces" if cam != "b" else "cam-people"][(i + k) % 8])
+                     for k, cam in enumerate(cams)]
+            results = processor.process(batch)
+            assert [r.camera_id for r in results] == cams
+            out.append(results)
+        processor.close()
+        processor.close()  # twice is fine
+        runs.append(out)
+    assert any(name.startswith("frame") for name in faces.threads)
+    tracked = 0
+    for one, two in zip(*runs, strict=True):
+        for r1, r2 in zip(one, two, strict=True):
+            assert not r1.dropped and not r2.dropped
+            assert r1.image is not None and r2.image is not None
+            np.testing.assert_array_equal(r1.image, r2.image)
+            np.testing.assert_array_equal(r1.detections.xyxy, r2.detections.xyxy)
+            np.testing.assert_array_equal(r1.detections.track_id, r2.detections.track_id)
+            np.testing.assert_array_equal(r1.detections.floor_xy, r2.detections.floor_xy)
+            tracked += int((r1.detections.track_id >= 0).sum())
+    assert tracked > 0
+
+
+@pytest.mark.parametrize("threads", [0, 17])
+def test_frame_threads_are_checked(detector: YoloxOnnxDetector, threads: int) -> None:
+    with pytest.raises(ValueError, match="frame_threads: expected 1..16"):
+        FrameProcessor(detector=detector, face_detector=None, frame_threads=threads)
 
 
 @pytest.mark.parametrize("face_every", [0, 6])
