@@ -3,7 +3,8 @@
 :class:`FrameProcessor` takes one frame from each of several cameras, runs the detector and
 the appearance embedder once over the batch's frames that are due for detection (one
 forward pass where the model allows; with ``detect_every`` > 1 the other frames' tracks are
-coasted instead), then per camera: DeepSORT, the privacy blur, floor projection. Models are
+coasted instead), then per camera, each camera's frame on one of ``frame_threads`` threads:
+DeepSORT, the privacy blur, floor projection. Models are
 built by the caller and passed in; per-camera state (tracker, blur memory, projector) lives
 in :class:`CameraStages`, created by :meth:`FrameProcessor.start_camera` for each stream
 epoch.
@@ -318,8 +319,9 @@ class FrameProcessor:
         """As :meth:`process`, but each frame's result is handed out as soon as it is ready.
 
         The detector and embedder still run once for the whole batch; then tracking, blur
-        and projection run camera by camera, and a caller that publishes each result as it
-        comes does not make the first frames of a batch wait for the last ones' blur.
+        and projection run camera by camera (on ``frame_threads`` threads, results still in
+        batch order), and a caller that publishes each result as it comes does not make the
+        first frames of a batch wait for the last ones' blur.
         The batch is checked before anything runs (same errors as :meth:`process`).
         """
         ids = [cam for cam, _ in batch]
