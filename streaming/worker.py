@@ -584,8 +584,13 @@ class Worker:
                 st.thread.join(timeout=5.0)
         video_done = True
         if self._video_thread is not None:
-            self._video.put(None)  # after the frames already queued: they are encoded first
-            self._video_thread.join(timeout=self.config.stop_timeout_s)
+            timeout = self.config.stop_timeout_s
+            deadline = time.monotonic() + timeout
+            # After the frames already queued: they are encoded first. A video thread stuck
+            # on a dead disk must not hang the stop, so neither wait is unbounded.
+            with contextlib.suppress(queue.Full):
+                self._video.put(None, timeout=timeout)
+            self._video_thread.join(timeout=max(0.0, deadline - time.monotonic()))
             video_done = not self._video_thread.is_alive()
             if not video_done:
                 log.error("video thread did not finish in time; open segments are left "
