@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from data_contracts.derive import spark_schema_of_columns
 from data_contracts.tables import DATABASE, TABLES, Table
@@ -264,22 +265,92 @@ def _ensure_database(spark: SparkSession, root: str) -> None:
     )
 
 
-def _delta_tables_under(spark: SparkSession, root: str) -> list[str]:
-    """Names of the folders under ``root`` that hold a Delta table (have ``_delta_log``)."""
+# a commit or checkpoint in a _delta_log (anything else there is temporary)
+_COMMIT_NAME = re.compile(r"^\d{20}\.(json|checkpoint(\..*)?\.(parquet|json))$|^_last_checkpoint$")
+
+
+def _hadoop_fs(spark: SparkSession, location: str) -> tuple[Any, Any]:
+    """The Hadoop ``(FileSystem, Path)`` of ``location``, as the session's jobs see it."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
-    path = jvm.org.apache.hadoop.fs.Path(root)
-    fs = path.getFileSystem(hadoop_conf)
+    path = jvm.org.apache.hadoop.fs.Path(location)
+    return path.getFileSystem(hadoop_conf), path
+
+
+def _has_commit(spark: SparkSession, location: str) -> bool:
+    """Whether ``location/_delta_log`` holds a commit or checkpoint, read from the files.
+
+    Read from storage rather than through Delta's cached log, which can outlive the files.
+    """
+    fs, log_path = _hadoop_fs(spark, f"{location.rstrip('/')}/_delta_log")
+    return bool(fs.exists(log_path)) and any(
+        _COMMIT_NAME.match(str(s.getPath().getName())) for s in fs.listStatus(log_path)
+    )
+
+
+def _delta_tables_under(spark: SparkSession, root: str) -> list[str]:
+    """Names of the folders under ``root`` that hold a Delta table (a committed ``_delta_log``).
+
+    A folder whose ``_delta_log`` has no commit yet (its writer was killed while creating the
+    table) is left out: Delta refuses to register it, and :func:`ensure_tables` creates the
+    table there.
+    """
+    fs, path = _hadoop_fs(spark, root)
     if not fs.exists(path):
         return []
-    names = []
-    for status in fs.listStatus(path):
-        if status.isDirectory():
-            child = status.getPath()
-            if fs.exists(jvm.org.apache.hadoop.fs.Path(child, "_delta_log")):
-                names.append(str(child.getName()))
-    return sorted(names)
+    return sorted(
+        str(status.getPath().getName())
+        for status in fs.listStatus(path)
+        if status.isDirectory() and _has_commit(spark, str(status.getPath().toString()))
+    )
+
+
+def _clear_uncommitted_log(spark: SparkSession, table: Table, location: str) -> None:
+    """Remove a ``_delta_log`` that holds no commit, so the table can be created there.
+
+    A process killed while creating a table leaves the folder and a ``_delta_log`` with no
+    commit (at most a temporary file); Delta then refuses to create the table at that place.
+    Nothing in such a log was ever part of a table. Files are deleted one by one and folders
+    only when empty, so a commit that another process writes meanwhile makes the delete fail
+    instead of being lost.
+
+    Raises:
+        TableError: the log has commit files but Delta cannot read it as a table.
+    """
+    fs, log_path = _hadoop_fs(spark, f"{location.rstrip('/')}/_delta_log")
+    if not fs.exists(log_path):
+        return
+    files, folders = [], [log_path]
+    pending = [log_path]
+    while pending:
+        for status in fs.listStatus(pending.pop()):
+            if status.isDirectory():
+                pending.append(status.getPath())
+                folders.append(status.getPath())
+            else:
+                files.append(status.getPath())
+    committed = [str(f.getName()) for f in files if _COMMIT_NAME.match(str(f.getName()))]
+    if committed:
+        raise TableError(
+            f"_delta_log has commits ({', '.join(sorted(committed)[:3])}) but is not a readable "
+            f"Delta table; repair or move the folder",
+            table=table.qualified_name,
+            location=location,
+        )
+    log.warning("table %s: removing a _delta_log with no commit (%d temporary files) at %s, "
+                "left by a process stopped while creating the table",
+                table.qualified_name, len(files), location)
+    for path in files:
+        fs.delete(path, False)
+    for path in reversed(folders):
+        try:
+            fs.delete(path, False)
+        except Exception as exc:  # py4j wraps the IOException; no common base class
+            # not empty: another process committed the table meanwhile, which CREATE TABLE
+            # IF NOT EXISTS then finds
+            log.info("table %s: kept %s (%s)", table.qualified_name, path.toString(), exc)
+            return
 
 
 def register_lake_tables(spark: SparkSession) -> list[str]:
@@ -327,20 +398,19 @@ def ensure_tables(spark: SparkSession, tables: Iterable[Table] | None = None) ->
     Raises:
         TableError: an existing table lacks a column of its spec or has another type.
     """
-    from delta.tables import DeltaTable
-
     root = session_lake_root(spark)
     _ensure_database(spark, root)
     done = []
     for table in tables if tables is not None else TABLES.values():
         location = table_location(table, root=root)
-        if DeltaTable.isDeltaTable(spark, location):
+        if _has_commit(spark, location):
             spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {table.qualified_name} USING delta "
                 f"LOCATION {_sql_string(location)}"
             )
             _check_schema(spark, table, location)
         else:
+            _clear_uncommitted_log(spark, table, location)
             cols = ",\n  ".join(
                 f"`{c.name}` {_ddl_type(c.kind)}{'' if c.nullable else ' NOT NULL'} "
                 f"COMMENT {_sql_string(c.description)}"

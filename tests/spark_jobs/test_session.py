@@ -114,3 +114,24 @@ def test_tables_are_visible_by_name_from_a_new_session(spark: SparkSession, clea
     row = spark.sql("SELECT note FROM storeheat.analyst_notes").first()
     assert row is not None and row["note"] == "made in another session"
     assert spark.table(SILVER_DETECTIONS.qualified_name).count() == 5
+
+
+def test_a_table_folder_left_without_a_commit_is_created_not_registered(
+    spark: SparkSession, clean_lake: str
+) -> None:
+    """A process killed while creating a table leaves ``_delta_log`` with no commit in it.
+
+    The next session must not try to register that folder (Delta refuses: no transaction log),
+    and creating the tables must make it a real table at the same place.
+    """
+    location = Path(table_location(QUARANTINE, root=clean_lake))
+    (location / "_delta_log").mkdir(parents=True)
+    (location / "_delta_log" / "00000000000000000000.json.tmp").write_text("")
+
+    assert QUARANTINE.qualified_name not in register_lake_tables(spark)
+    assert ensure_tables(spark, [QUARANTINE]) == [QUARANTINE.qualified_name]
+    assert spark.table(QUARANTINE.qualified_name).count() == 0
+    assert QUARANTINE.qualified_name in register_lake_tables(spark)
+    assert sorted(p.name for p in (location / "_delta_log").glob("*.json")) == [
+        "00000000000000000000.json"
+    ]
