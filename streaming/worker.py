@@ -226,6 +226,7 @@ class Worker:
         sources: Mapping[str, Source] | None = None,
         hot_url: str | None = None,
         source_base_dir: Path | None = None,
+        owns_processor: bool = False,
     ) -> None:
         """Wire the parts; nothing runs until :meth:`run`.
 
@@ -240,6 +241,8 @@ class Worker:
             hot_url: Hot tier URL (default: the store's resolved hot tier).
             source_base_dir: Folder relative source paths are resolved against (the store
                 YAML's folder).
+            owns_processor: Close ``processor`` (its frame threads) when the worker stops;
+                leave it False for a pipeline the caller goes on using.
 
         Raises:
             ConfigError: an unknown camera id.
@@ -248,6 +251,7 @@ class Worker:
         self.store = store
         self.config = config or WorkerConfig()
         self.processor = processor
+        self._owns_processor = owns_processor
         self.publisher = publisher
         self.metrics = metrics or publisher.metrics or WorkerMetrics()
         self.hot_url = hot_url or store.storage.resolved_hot_video()
@@ -595,6 +599,8 @@ class Worker:
             if not video_done:
                 log.error("video thread did not finish in time; open segments are left "
                           "unannounced", extra={"timeout_s": self.config.stop_timeout_s})
+        if self._owns_processor:
+            self.processor.close()  # the reader threads are gone: no frame comes any more
         self._announce_finished()
         for st in self.cameras.values():
             if st.segments is not None and video_done:
@@ -701,10 +707,15 @@ def build_worker(
                           client_id=f"storeheat-{store.store_id}-{cfg.worker_id}",
                           delivery_timeout_s=cfg.delivery_timeout_s,
                           bootstrap_timeout_s=cfg.bootstrap_timeout_s, on_ack=on_ack)
+    built = None
     try:
-        return Worker(store, processor=processor or build_processor(cfg), publisher=publisher,
-                      config=cfg, cameras=cameras, metrics=metrics, sources=sources,
-                      hot_url=hot_url, source_base_dir=source_base_dir)
+        if processor is None:
+            processor = built = build_processor(cfg)
+        return Worker(store, processor=processor, publisher=publisher, config=cfg,
+                      cameras=cameras, metrics=metrics, sources=sources, hot_url=hot_url,
+                      source_base_dir=source_base_dir, owns_processor=built is not None)
     except BaseException:
+        if built is not None:
+            built.close()
         publisher.close(timeout_s=1.0)
         raise

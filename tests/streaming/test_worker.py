@@ -83,11 +83,19 @@ def worker_run(sim_run: Path, kafka_bootstrap: str, tmp_path_factory: pytest.Tem
 
     prober = threading.Thread(target=probe, daemon=True)
     prober.start()
+    threads_before = worker.processor._pool is not None
     report = worker.run()
     prober.join(timeout=10)
     return {"report": report, "acks": acks, "tmp": tmp, "health": health,
+            "frame_threads": (threads_before, worker.processor._pool is not None),
             "metrics": metrics_text, "registry": worker.metrics.registry,
             "epochs": {cid: st.epoch for cid, st in worker.cameras.items()}}
+
+
+def test_the_worker_closes_the_frame_threads_of_the_pipeline_it_built(
+    worker_run: dict[str, object]
+) -> None:
+    assert worker_run["frame_threads"] == (True, False)  # running, then shut down at stop
 
 
 def _frames(sim_run: Path) -> dict[str, int]:
