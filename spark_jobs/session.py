@@ -314,9 +314,6 @@ def _clear_uncommitted_log(spark: SparkSession, table: Table, location: str) -> 
     Nothing in such a log was ever part of a table. Files are deleted one by one and folders
     only when empty, so a commit that another process writes meanwhile makes the delete fail
     instead of being lost.
-
-    Raises:
-        TableError: the log has commit files but Delta cannot read it as a table.
     """
     fs, log_path = _hadoop_fs(spark, f"{location.rstrip('/')}/_delta_log")
     if not fs.exists(log_path):
@@ -330,14 +327,8 @@ def _clear_uncommitted_log(spark: SparkSession, table: Table, location: str) -> 
                 folders.append(status.getPath())
             else:
                 files.append(status.getPath())
-    committed = [str(f.getName()) for f in files if _COMMIT_NAME.match(str(f.getName()))]
-    if committed:
-        raise TableError(
-            f"_delta_log has commits ({', '.join(sorted(committed)[:3])}) but is not a readable "
-            f"Delta table; repair or move the folder",
-            table=table.qualified_name,
-            location=location,
-        )
+    if any(_COMMIT_NAME.match(str(f.getName())) for f in files):
+        return  # another process committed the table meanwhile: create registers it
     log.warning("table %s: removing a _delta_log with no commit (%d temporary files) at %s, "
                 "left by a process stopped while creating the table",
                 table.qualified_name, len(files), location)
@@ -347,8 +338,7 @@ def _clear_uncommitted_log(spark: SparkSession, table: Table, location: str) -> 
         try:
             fs.delete(path, False)
         except Exception as exc:  # py4j wraps the IOException; no common base class
-            # not empty: another process committed the table meanwhile, which CREATE TABLE
-            # IF NOT EXISTS then finds
+            # not empty: another process committed the table meanwhile (as above)
             log.info("table %s: kept %s (%s)", table.qualified_name, path.toString(), exc)
             return
 
